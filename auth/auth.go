@@ -1,0 +1,441 @@
+// Package auth signs users in with OpenID Connect (authorization code flow
+// with state, nonce and PKCE), keeps them signed in with an encrypted session
+// cookie, and signs them out (RP-initiated logout when the provider offers
+// it). It does not decide what a user may see; handlers do that.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+)
+
+// Errors the handlers map to pages.
+var (
+	// ErrSignIn means the callback was refused (bad state, expired login,
+	// provider error, token that fails verification). The user can retry.
+	ErrSignIn = errors.New("sign-in could not be completed")
+	// ErrProviderUnavailable means the OIDC provider could not be reached.
+	ErrProviderUnavailable = errors.New("the sign-in provider is unavailable")
+)
+
+// SignInError says why a sign-in was refused. Reason is for the log only.
+type SignInError struct {
+	Kind   error // ErrSignIn or ErrProviderUnavailable
+	Reason string
+	// ProviderError is the provider's own error= code when it sent one,
+	// already checked to be a short token safe to show.
+	ProviderError string
+}
+
+func (e *SignInError) Error() string { return e.Kind.Error() + ": " + e.Reason }
+func (e *SignInError) Unwrap() error { return e.Kind }
+
+// Config is what Auth needs.
+type Config struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
+	PublicURL    *url.URL
+	SessionKeys  [][]byte
+	SessionTTL   time.Duration
+	KeepClaims   []string     // extra ID token / userinfo claims kept in the session
+	HTTPClient   *http.Client // for the provider; nil means http.DefaultClient
+	Logger       *slog.Logger
+	Now          func() time.Time // nil means time.Now
+}
+
+// Auth is the sign-in side of the gateway.
+type Auth struct {
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	secure     bool
+	store      *sessions.CookieStore
+	loginCodec []securecookie.Codec
+	idp        atomic.Pointer[provider]
+}
+
+// provider is what discovery yields.
+type provider struct {
+	oidc       *oidc.Provider
+	verifier   *oidc.IDTokenVerifier
+	oauth      oauth2.Config
+	endSession string
+	userinfo   bool
+}
+
+const (
+	loginTTL        = 10 * time.Minute
+	providerTimeout = 15 * time.Second
+	// iat may be this far in the future (clock skew between us and the IdP).
+	clockSkew = 2 * time.Minute
+)
+
+// New checks the configuration and builds Auth. It makes no network call;
+// Discover does.
+func New(cfg Config) (*Auth, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: providerTimeout}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	secure := cfg.PublicURL.Scheme == "https"
+	store, err := newSessionStore(cfg.SessionKeys, cfg.SessionTTL, secure)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := codecs(cfg.SessionKeys, "login", loginTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &Auth{cfg: cfg, log: cfg.Logger, now: cfg.Now, secure: secure, store: store, loginCodec: lc}, nil
+}
+
+// Discover fetches the provider's discovery document, retrying with backoff
+// until it succeeds or ctx ends. Until then Ready is false and sign-in
+// answers 503.
+func (a *Auth) Discover(ctx context.Context) error {
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+		err := a.discover(ctx)
+		if err == nil {
+			a.log.Info("oidc discovery done", "issuer", a.cfg.Issuer)
+			return nil
+		}
+		a.log.Warn("oidc discovery failed, will retry", "issuer", a.cfg.Issuer, "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (a *Auth) discover(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, a.cfg.HTTPClient), providerTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(ctx, a.cfg.Issuer)
+	if err != nil {
+		return err
+	}
+	var extra struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&extra); err != nil {
+		return err
+	}
+	a.idp.Store(&provider{
+		oidc:     p,
+		verifier: p.Verifier(&oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}),
+		oauth: oauth2.Config{
+			ClientID:     a.cfg.ClientID,
+			ClientSecret: a.cfg.ClientSecret,
+			Endpoint:     p.Endpoint(),
+			RedirectURL:  a.cfg.PublicURL.String() + "/auth/callback",
+			Scopes:       a.cfg.Scopes,
+		},
+		endSession: extra.EndSession,
+		userinfo:   p.UserInfoEndpoint() != "",
+	})
+	return nil
+}
+
+// Ready reports whether discovery is done.
+func (a *Auth) Ready() bool { return a.idp.Load() != nil }
+
+func (a *Auth) provider() (*provider, error) {
+	if p := a.idp.Load(); p != nil {
+		return p, nil
+	}
+	return nil, &SignInError{Kind: ErrProviderUnavailable, Reason: "oidc discovery not done yet"}
+}
+
+// publicURL joins a local path to the configured public URL: redirects are
+// never built from request headers.
+func (a *Auth) publicURL(path string) string {
+	return a.cfg.PublicURL.String() + path
+}
+
+// LoginURL is where RequireUser sends a signed-out browser.
+func (a *Auth) LoginURL(rd string) string {
+	if !SafeRedirect(rd) || rd == "/" {
+		return a.publicURL("/login")
+	}
+	return a.publicURL("/login?rd=" + url.QueryEscape(rd))
+}
+
+func (a *Auth) cookieName(base string) string {
+	if a.secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// loginState travels in a short-lived encrypted cookie from /login to the
+// callback. Each login has its own cookie, named after its state, so two tabs
+// signing in at once both work.
+type loginState struct {
+	State, Nonce, Verifier, RD string
+}
+
+func (a *Auth) loginCookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return a.cookieName("qsgate_login_" + hex.EncodeToString(sum[:6]))
+}
+
+func (a *Auth) loginCookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// StartLogin sends the browser to the provider with a fresh state, nonce and
+// PKCE challenge; rd is the local path to return to ("/" when unsafe).
+func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, rd string) error {
+	p, err := a.provider()
+	if err != nil {
+		return err
+	}
+	if !SafeRedirect(rd) {
+		rd = "/"
+	}
+	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), RD: rd}
+	name := a.loginCookieName(ls.State)
+	value, err := securecookie.EncodeMulti(name, ls, a.loginCodec...)
+	if err != nil {
+		return fmt.Errorf("encode login cookie: %w", err)
+	}
+	http.SetCookie(w, a.loginCookie(name, value, int(loginTTL.Seconds())))
+	target := p.oauth.AuthCodeURL(ls.State, oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier))
+	http.Redirect(w, r, target, http.StatusFound)
+	return nil
+}
+
+// Finish handles the callback: state first, then the code exchange, then the
+// ID token, then userinfo. On success it sets the session cookie and returns
+// the local path to go to. Every failure is a *SignInError and sets no
+// session.
+func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "missing state"}
+	}
+	name := a.loginCookieName(state)
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "no login cookie for this state (expired, replayed or started elsewhere)"}
+	}
+	// The login cookie is single use: clear it before anything else is
+	// written, whatever happens next.
+	http.SetCookie(w, a.loginCookie(name, "", -1))
+	var ls loginState
+	if err := securecookie.DecodeMulti(name, ck.Value, &ls, a.loginCodec...); err != nil {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "login cookie invalid or expired"}
+	}
+	if subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "state mismatch"}
+	}
+	if e := q.Get("error"); e != "" {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "provider returned an error", ProviderError: safeToken(e)}
+	}
+	code := q.Get("code")
+	if code == "" {
+		return "", &SignInError{Kind: ErrSignIn, Reason: "missing code"}
+	}
+	p, err := a.provider()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), a.cfg.HTTPClient), providerTimeout)
+	defer cancel()
+	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			return "", &SignInError{Kind: ErrSignIn, Reason: "code exchange refused: " + safeToken(re.ErrorCode)}
+		}
+		return "", &SignInError{Kind: ErrProviderUnavailable, Reason: "code exchange failed: " + err.Error()}
+	}
+	u, err := a.verify(ctx, p, tok, ls.Nonce)
+	if err != nil {
+		return "", err
+	}
+	sess, _ := a.store.New(r, a.cookieName("qsgate_session")) // a fresh session: never reuse one from before sign-in
+	sess.Values["user"] = u
+	if err := a.store.Save(r, w, sess); err != nil {
+		return "", fmt.Errorf("save session: %w", err)
+	}
+	a.log.Info("login", "event", "login", "sub", u.Subject, "email", u.Email)
+	if !SafeRedirect(ls.RD) {
+		return "/", nil
+	}
+	return ls.RD, nil
+}
+
+// verify checks the ID token (go-oidc: signature, iss, aud, exp) and what
+// go-oidc leaves to us: nonce, iat, sub, azp; then merges userinfo.
+func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce string) (User, error) {
+	bad := func(format string, args ...any) (User, error) {
+		return User{}, &SignInError{Kind: ErrSignIn, Reason: fmt.Sprintf(format, args...)}
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return bad("no id_token in the token response")
+	}
+	idt, err := p.verifier.Verify(ctx, raw)
+	if err != nil {
+		return bad("id token rejected: %v", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return bad("id token nonce does not match")
+	}
+	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(a.now().Add(clockSkew)) {
+		return bad("id token iat missing or in the future")
+	}
+	if idt.Subject == "" {
+		return bad("id token has no sub")
+	}
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
+		return bad("id token claims: %v", err)
+	}
+	if azp, ok := claims["azp"].(string); ok && azp != a.cfg.ClientID {
+		return bad("id token azp is another client")
+	}
+	if p.userinfo {
+		ui, err := p.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return User{}, &SignInError{Kind: ErrProviderUnavailable, Reason: "userinfo failed: " + err.Error()}
+		}
+		if ui.Subject != idt.Subject {
+			return bad("userinfo sub does not match the id token")
+		}
+		uiClaims := map[string]any{}
+		if err := ui.Claims(&uiClaims); err != nil {
+			return bad("userinfo claims: %v", err)
+		}
+		for k, v := range uiClaims {
+			if _, ok := claims[k]; !ok { // the signed ID token wins
+				claims[k] = v
+			}
+		}
+	}
+	u := User{
+		Subject:           idt.Subject,
+		Email:             str(claims["email"]),
+		Name:              str(claims["name"]),
+		PreferredUsername: str(claims["preferred_username"]),
+		Expires:           a.now().Add(a.cfg.SessionTTL),
+	}
+	if v, ok := claims["email_verified"].(bool); ok && !v {
+		u.Email = "" // an unverified address must not pick a QuickSight user
+	}
+	for _, k := range a.cfg.KeepClaims {
+		if v := str(claims[k]); v != "" && u.Claim(k) == "" {
+			if u.Extra == nil {
+				u.Extra = map[string]string{}
+			}
+			u.Extra[k] = v
+		}
+	}
+	if len(raw) <= maxIDTokenHint {
+		u.IDToken = raw
+	}
+	return u, nil
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+// safeToken keeps an OAuth error code only when it is a short plain word, so
+// it can be shown and logged without carrying anything else.
+func safeToken(s string) string {
+	if len(s) > 64 {
+		return "invalid"
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return "invalid"
+		}
+	}
+	return s
+}
+
+// CurrentUser returns the signed-in user. A missing, tampered, foreign-key or
+// expired cookie means "signed out", never an error.
+func (a *Auth) CurrentUser(r *http.Request) (User, bool) {
+	sess, err := a.store.New(r, a.cookieName("qsgate_session"))
+	if err != nil {
+		return User{}, false
+	}
+	u, ok := sess.Values["user"].(User)
+	if !ok || u.Subject == "" || !a.now().Before(u.Expires) {
+		return User{}, false
+	}
+	return u, true
+}
+
+// Logout clears the session (the Set-Cookie is written before any body) and
+// returns where to send the browser: the provider's end_session_endpoint
+// when it has one, else the local signed-out page.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
+	u, signedIn := a.CurrentUser(r)
+	http.SetCookie(w, &http.Cookie{
+		Name: a.cookieName("qsgate_session"), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+	if signedIn {
+		a.log.Info("logout", "event", "logout", "sub", u.Subject, "email", u.Email)
+	}
+	done := a.publicURL("/signed-out")
+	p := a.idp.Load()
+	if p == nil || p.endSession == "" {
+		return done
+	}
+	end, err := url.Parse(p.endSession)
+	if err != nil {
+		return done
+	}
+	q := end.Query()
+	q.Set("client_id", a.cfg.ClientID)
+	q.Set("post_logout_redirect_uri", done)
+	if u.IDToken != "" {
+		q.Set("id_token_hint", u.IDToken)
+	}
+	end.RawQuery = q.Encode()
+	return end.String()
+}

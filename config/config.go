@@ -1,0 +1,337 @@
+// Package config reads qsgate's settings from the environment (and an
+// optional env file), checks every one of them, and reports all problems at
+// once. It does not talk to AWS or the OIDC provider; run does that.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qsgate/qsgate/quicksight"
+)
+
+// Config is every setting qsgate reads, already checked.
+type Config struct {
+	ListenAddr string   // QSGATE_LISTEN_ADDR
+	PublicURL  *url.URL // QSGATE_PUBLIC_URL, scheme and host only
+
+	OIDCIssuer       string   // QSGATE_OIDC_ISSUER
+	OIDCClientID     string   // QSGATE_OIDC_CLIENT_ID
+	OIDCClientSecret string   // QSGATE_OIDC_CLIENT_SECRET
+	OIDCScopes       []string // QSGATE_OIDC_SCOPES, always with "openid"
+
+	SessionKeys [][]byte      // QSGATE_SESSION_KEYS, first one signs
+	SessionTTL  time.Duration // QSGATE_SESSION_TTL
+
+	AccountID       string // QSGATE_QUICKSIGHT_ACCOUNT_ID
+	Namespace       string // QSGATE_QUICKSIGHT_NAMESPACE
+	IdentityRegion  string // QSGATE_QUICKSIGHT_IDENTITY_REGION; empty means the AWS region
+	SessionLifetime int64  // QSGATE_QUICKSIGHT_SESSION_LIFETIME, minutes
+	AWSTimeout      time.Duration
+
+	UserMapping     string                // QSGATE_USER_MAPPING: "template" or "file"
+	UserARNTemplate string                // QSGATE_USER_ARN_TEMPLATE
+	TemplateClaims  []string              // claims the template reads
+	UserMapFile     string                // QSGATE_USER_MAP_FILE
+	UserMap         quicksight.FileMapper // parsed QSGATE_USER_MAP_FILE
+
+	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
+	ShutdownGrace  time.Duration // QSGATE_SHUTDOWN_GRACE
+	LogLevel       slog.Level    // QSGATE_LOG_LEVEL
+	LogFormat      string        // QSGATE_LOG_FORMAT: "text" or "json"
+}
+
+// Secure reports whether cookies must carry the Secure flag.
+func (c Config) Secure() bool { return c.PublicURL.Scheme == "https" }
+
+// RedirectURL is the OIDC redirect URI registered at the provider.
+func (c Config) RedirectURL() string { return c.PublicURL.String() + "/auth/callback" }
+
+// Problem is one bad setting.
+type Problem struct {
+	Var  string
+	Rule string
+}
+
+// Problems is every bad setting found; it is the error Load returns.
+type Problems []Problem
+
+func (p Problems) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, pr := range p {
+		fmt.Fprintf(&b, "\n  %s: %s", pr.Var, pr.Rule)
+	}
+	return b.String()
+}
+
+// Add records a problem; run uses it for the AWS settings it checks itself.
+func (p *Problems) Add(variable, format string, args ...any) {
+	*p = append(*p, Problem{Var: variable, Rule: fmt.Sprintf(format, args...)})
+}
+
+// Minimum length of each QSGATE_SESSION_KEYS entry, in bytes.
+const minKeyLen = 32
+
+var (
+	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	namespaceRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,64}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// Load reads and checks every setting through getenv. On any problem it
+// returns Problems listing all of them.
+func Load(getenv func(string) string) (Config, error) {
+	var p Problems
+	r := reader{getenv: getenv, p: &p}
+	c := Config{
+		ListenAddr:       r.str("QSGATE_LISTEN_ADDR", ":8080"),
+		PublicURL:        r.publicURL("QSGATE_PUBLIC_URL"),
+		OIDCIssuer:       r.absURL("QSGATE_OIDC_ISSUER"),
+		OIDCClientID:     r.required("QSGATE_OIDC_CLIENT_ID"),
+		OIDCClientSecret: r.required("QSGATE_OIDC_CLIENT_SECRET"),
+		OIDCScopes:       r.scopes("QSGATE_OIDC_SCOPES"),
+		SessionKeys:      r.keys("QSGATE_SESSION_KEYS"),
+		SessionTTL:       r.duration("QSGATE_SESSION_TTL", 10*time.Hour, 5*time.Minute, 30*24*time.Hour),
+		AccountID:        r.match("QSGATE_QUICKSIGHT_ACCOUNT_ID", "", accountRE, "must be 12 digits"),
+		Namespace:        r.match("QSGATE_QUICKSIGHT_NAMESPACE", "default", namespaceRE, "must be 1-64 of letters, digits, '.', '_' or '-'"),
+		IdentityRegion:   r.match("QSGATE_QUICKSIGHT_IDENTITY_REGION", "-", regionRE, "must be an AWS region such as us-east-1"),
+		SessionLifetime:  r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
+		AWSTimeout:       r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
+		UserMapping:      r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
+		TrustedProxies:   r.cidrs("QSGATE_TRUSTED_PROXIES"),
+		ShutdownGrace:    r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
+		LogLevel:         r.level("QSGATE_LOG_LEVEL"),
+		LogFormat:        r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
+	}
+	if c.IdentityRegion == "-" {
+		c.IdentityRegion = ""
+	}
+	switch c.UserMapping {
+	case "template":
+		c.UserARNTemplate = r.str("QSGATE_USER_ARN_TEMPLATE", quicksight.DefaultARNTemplate)
+		claims, err := quicksight.TemplateClaims(c.UserARNTemplate)
+		if err != nil {
+			p.Add("QSGATE_USER_ARN_TEMPLATE", "%v", err)
+		}
+		c.TemplateClaims = claims
+	case "file":
+		c.UserMapFile = r.required("QSGATE_USER_MAP_FILE")
+		if c.UserMapFile != "" {
+			data, err := os.ReadFile(c.UserMapFile)
+			if err == nil {
+				c.UserMap, err = quicksight.ReadUserMap(c.UserMapFile, data)
+			}
+			if err != nil {
+				p.Add("QSGATE_USER_MAP_FILE", "cannot use %s: %v", c.UserMapFile, err)
+			}
+		}
+	}
+	if len(p) > 0 {
+		return Config{}, p
+	}
+	return c, nil
+}
+
+// Summary describes the configuration for check-config, without secrets.
+func (c Config) Summary() string {
+	var b strings.Builder
+	line := func(k, v string) { fmt.Fprintf(&b, "  %-36s %s\n", k, v) }
+	b.WriteString("configuration is valid:\n")
+	line("QSGATE_LISTEN_ADDR", c.ListenAddr)
+	line("QSGATE_PUBLIC_URL", c.PublicURL.String())
+	line("QSGATE_OIDC_ISSUER", c.OIDCIssuer)
+	line("QSGATE_OIDC_CLIENT_ID", c.OIDCClientID)
+	line("QSGATE_OIDC_CLIENT_SECRET", "(set, hidden)")
+	line("QSGATE_OIDC_SCOPES", strings.Join(c.OIDCScopes, " "))
+	line("QSGATE_SESSION_KEYS", fmt.Sprintf("%d key(s), hidden", len(c.SessionKeys)))
+	line("QSGATE_SESSION_TTL", c.SessionTTL.String())
+	line("QSGATE_QUICKSIGHT_ACCOUNT_ID", c.AccountID)
+	line("QSGATE_QUICKSIGHT_NAMESPACE", c.Namespace)
+	line("QSGATE_QUICKSIGHT_IDENTITY_REGION", cmpOr(c.IdentityRegion, "(the AWS region)"))
+	line("QSGATE_QUICKSIGHT_SESSION_LIFETIME", strconv.FormatInt(c.SessionLifetime, 10)+" minutes")
+	line("QSGATE_AWS_TIMEOUT", c.AWSTimeout.String())
+	line("QSGATE_USER_MAPPING", c.UserMapping)
+	if c.UserMapping == "file" {
+		line("QSGATE_USER_MAP_FILE", fmt.Sprintf("%s (%d users)", c.UserMapFile, len(c.UserMap)))
+	} else {
+		line("QSGATE_USER_ARN_TEMPLATE", c.UserARNTemplate)
+	}
+	proxies := make([]string, len(c.TrustedProxies))
+	for i, n := range c.TrustedProxies {
+		proxies[i] = n.String()
+	}
+	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
+	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
+	line("QSGATE_LOG_FORMAT", c.LogFormat)
+	return b.String()
+}
+
+func cmpOr(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
+}
+
+// reader reads one variable at a time and records what is wrong with it.
+type reader struct {
+	getenv func(string) string
+	p      *Problems
+}
+
+func (r reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r reader) required(name string) string {
+	v := r.str(name, "")
+	if v == "" {
+		r.p.Add(name, "missing")
+	}
+	return v
+}
+
+func (r reader) match(name, def string, re *regexp.Regexp, rule string) string {
+	v := r.str(name, def)
+	if v == "" {
+		r.p.Add(name, "missing")
+	} else if v != def && !re.MatchString(v) {
+		r.p.Add(name, "%s, got %q", rule, v)
+	}
+	return v
+}
+
+func (r reader) oneOf(name, def string, allowed ...string) string {
+	v := r.str(name, def)
+	if !slices.Contains(allowed, v) {
+		r.p.Add(name, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+	return v
+}
+
+func (r reader) absURL(name string) string {
+	v := r.required(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.p.Add(name, "must be an absolute http(s) URL, got %q", v)
+	}
+	return strings.TrimSuffix(v, "/")
+}
+
+func (r reader) publicURL(name string) *url.URL {
+	v := r.required(name)
+	if v == "" {
+		return &url.URL{}
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		r.p.Add(name, "must be an absolute http(s) URL, got %q", v)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		r.p.Add(name, "must be scheme and host only (qsgate serves from the root), got %q", v)
+	default:
+		return &url.URL{Scheme: u.Scheme, Host: u.Host}
+	}
+	return &url.URL{}
+}
+
+func (r reader) scopes(name string) []string {
+	v := r.str(name, "openid email profile")
+	scopes := strings.FieldsFunc(v, func(c rune) bool { return c == ' ' || c == ',' })
+	if !slices.Contains(scopes, "openid") {
+		r.p.Add(name, "must include openid, got %q", v)
+	}
+	return scopes
+}
+
+func (r reader) keys(name string) [][]byte {
+	v := r.required(name)
+	if v == "" {
+		return nil
+	}
+	var keys [][]byte
+	for i, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		if len(k) < minKeyLen {
+			// Never echo the key itself.
+			r.p.Add(name, "key %d is %d bytes, each key must be at least %d (try: openssl rand -base64 32)", i+1, len(k), minKeyLen)
+			continue
+		}
+		keys = append(keys, []byte(k))
+	}
+	return keys
+}
+
+func (r reader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.p.Add(name, "must be a Go duration such as 10h or 90m, got %q", v)
+		return def
+	}
+	if d < lo || d > hi {
+		r.p.Add(name, "must be between %s and %s, got %s", lo, hi, d)
+	}
+	return d
+}
+
+func (r reader) integer(name string, def, lo, hi int64) int64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		r.p.Add(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (r reader) cidrs(name string) []*net.IPNet {
+	var nets []*net.IPNet
+	for _, s := range strings.FieldsFunc(r.str(name, ""), func(c rune) bool { return c == ' ' || c == ',' }) {
+		if ip := net.ParseIP(s); ip != nil { // a bare address is a /32 or /128
+			bits := 8 * len(ip.To16())
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			r.p.Add(name, "must be IP addresses or CIDR ranges, got %q", s)
+			continue
+		}
+		nets = append(nets, n)
+	}
+	return nets
+}
+
+func (r reader) level(name string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(r.str(name, "info"))); err != nil {
+		r.p.Add(name, "must be debug, info, warn or error, got %q", r.str(name, ""))
+	}
+	return l
+}

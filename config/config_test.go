@@ -1,0 +1,199 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func valid() map[string]string {
+	return map[string]string{
+		"QSGATE_PUBLIC_URL":            "https://portal.example.com",
+		"QSGATE_OIDC_ISSUER":           "https://idp.example.com/realms/x",
+		"QSGATE_OIDC_CLIENT_ID":        "qsgate",
+		"QSGATE_OIDC_CLIENT_SECRET":    "s3cret",
+		"QSGATE_SESSION_KEYS":          strings.Repeat("k", 32),
+		"QSGATE_QUICKSIGHT_ACCOUNT_ID": "123456789012",
+	}
+}
+
+func getenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(getenv(valid()))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"ListenAddr", c.ListenAddr, ":8080"},
+		{"PublicURL", c.PublicURL.String(), "https://portal.example.com"},
+		{"RedirectURL", c.RedirectURL(), "https://portal.example.com/auth/callback"},
+		{"Secure", c.Secure(), true},
+		{"Scopes", strings.Join(c.OIDCScopes, " "), "openid email profile"},
+		{"SessionTTL", c.SessionTTL, 10 * time.Hour},
+		{"Namespace", c.Namespace, "default"},
+		{"IdentityRegion", c.IdentityRegion, ""},
+		{"SessionLifetime", c.SessionLifetime, int64(600)},
+		{"UserMapping", c.UserMapping, "template"},
+		{"UserARNTemplate", c.UserARNTemplate, "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{email}"},
+		{"TemplateClaims", strings.Join(c.TemplateClaims, ","), "email"},
+		{"AWSTimeout", c.AWSTimeout, 10 * time.Second},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestLoadScopesAndKeys(t *testing.T) {
+	env := valid()
+	env["QSGATE_OIDC_SCOPES"] = "openid,email groups"
+	env["QSGATE_SESSION_KEYS"] = strings.Repeat("a", 32) + ", " + strings.Repeat("b", 40)
+	env["QSGATE_PUBLIC_URL"] = "http://127.0.0.1:8080/"
+	c, err := Load(getenv(env))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got, want := strings.Join(c.OIDCScopes, "|"), "openid|email|groups"; got != want {
+		t.Errorf("scopes = %q, want %q", got, want)
+	}
+	if got, want := len(c.SessionKeys), 2; got != want {
+		t.Errorf("len(SessionKeys) = %d, want %d", got, want)
+	}
+	if got, want := c.PublicURL.String(), "http://127.0.0.1:8080"; got != want {
+		t.Errorf("PublicURL = %q, want %q", got, want)
+	}
+	if c.Secure() {
+		t.Errorf("Secure() = true for an http public URL")
+	}
+}
+
+// One row per invalid setting: the message must name the variable and the rule.
+func TestLoadProblems(t *testing.T) {
+	dir := t.TempDir()
+	badMap := filepath.Join(dir, "users.csv")
+	os.WriteFile(badMap, []byte("# key,arn\nalice@example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob@example.com,not-an-arn\n"), 0o600)
+	badYAML := filepath.Join(dir, "users.yaml")
+	os.WriteFile(badYAML, []byte("alice@example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob: [1, 2]\n"), 0o600)
+
+	tests := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"missing public url", map[string]string{"QSGATE_PUBLIC_URL": ""}, "QSGATE_PUBLIC_URL: missing"},
+		{"relative public url", map[string]string{"QSGATE_PUBLIC_URL": "portal.example.com"}, `QSGATE_PUBLIC_URL: must be an absolute http(s) URL, got "portal.example.com"`},
+		{"public url with path", map[string]string{"QSGATE_PUBLIC_URL": "https://x.example.com/qs"}, "QSGATE_PUBLIC_URL: must be scheme and host only"},
+		{"missing issuer", map[string]string{"QSGATE_OIDC_ISSUER": ""}, "QSGATE_OIDC_ISSUER: missing"},
+		{"issuer not a url", map[string]string{"QSGATE_OIDC_ISSUER": "idp"}, `QSGATE_OIDC_ISSUER: must be an absolute http(s) URL, got "idp"`},
+		{"missing client id", map[string]string{"QSGATE_OIDC_CLIENT_ID": ""}, "QSGATE_OIDC_CLIENT_ID: missing"},
+		{"missing client secret", map[string]string{"QSGATE_OIDC_CLIENT_SECRET": ""}, "QSGATE_OIDC_CLIENT_SECRET: missing"},
+		{"scopes without openid", map[string]string{"QSGATE_OIDC_SCOPES": "email"}, `QSGATE_OIDC_SCOPES: must include openid, got "email"`},
+		{"missing keys", map[string]string{"QSGATE_SESSION_KEYS": ""}, "QSGATE_SESSION_KEYS: missing"},
+		{"short key", map[string]string{"QSGATE_SESSION_KEYS": strings.Repeat("k", 32) + ",short"}, "QSGATE_SESSION_KEYS: key 2 is 5 bytes, each key must be at least 32"},
+		{"bad ttl", map[string]string{"QSGATE_SESSION_TTL": "ten hours"}, `QSGATE_SESSION_TTL: must be a Go duration such as 10h or 90m, got "ten hours"`},
+		{"ttl too short", map[string]string{"QSGATE_SESSION_TTL": "1m"}, "QSGATE_SESSION_TTL: must be between 5m0s and 720h0m0s, got 1m0s"},
+		{"missing account", map[string]string{"QSGATE_QUICKSIGHT_ACCOUNT_ID": ""}, "QSGATE_QUICKSIGHT_ACCOUNT_ID: missing"},
+		{"short account", map[string]string{"QSGATE_QUICKSIGHT_ACCOUNT_ID": "12345"}, `QSGATE_QUICKSIGHT_ACCOUNT_ID: must be 12 digits, got "12345"`},
+		{"bad namespace", map[string]string{"QSGATE_QUICKSIGHT_NAMESPACE": "a/b"}, `QSGATE_QUICKSIGHT_NAMESPACE: must be 1-64 of letters, digits, '.', '_' or '-', got "a/b"`},
+		{"bad identity region", map[string]string{"QSGATE_QUICKSIGHT_IDENTITY_REGION": "mars"}, `QSGATE_QUICKSIGHT_IDENTITY_REGION: must be an AWS region such as us-east-1, got "mars"`},
+		{"lifetime too low", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "14"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "14"`},
+		{"lifetime too high", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "601"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "601"`},
+		{"lifetime not a number", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "1h"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "1h"`},
+		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, got "ldap"`},
+		{"unknown placeholder", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/{mail}"}, "QSGATE_USER_ARN_TEMPLATE: unknown placeholder {mail}"},
+		{"template without claim", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/bob"}, "QSGATE_USER_ARN_TEMPLATE: the template reads no user claim"},
+		{"map file missing", map[string]string{"QSGATE_USER_MAPPING": "file"}, "QSGATE_USER_MAP_FILE: missing"},
+		{"map file unreadable", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": filepath.Join(dir, "nope.csv")}, "QSGATE_USER_MAP_FILE: cannot use " + filepath.Join(dir, "nope.csv")},
+		{"map file bad csv row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badMap}, `QSGATE_USER_MAP_FILE: cannot use ` + badMap + `: line 3: "not-an-arn" is not a QuickSight user ARN`},
+		{"map file bad yaml row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badYAML}, `QSGATE_USER_MAP_FILE: cannot use ` + badYAML + `: line 2: want "subject-or-email: arn"`},
+		{"bad proxies", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `QSGATE_TRUSTED_PROXIES: must be IP addresses or CIDR ranges, got "nope"`},
+		{"bad log level", map[string]string{"QSGATE_LOG_LEVEL": "loud"}, `QSGATE_LOG_LEVEL: must be debug, info, warn or error, got "loud"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := valid()
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			_, err := Load(getenv(env))
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %q\nwant it to contain %q", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "invalid configuration:\n  ") {
+				t.Errorf("error = %q, want it to start with the header", err)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(getenv(map[string]string{"QSGATE_QUICKSIGHT_ACCOUNT_ID": "12345", "QSGATE_SESSION_KEYS": "short"}))
+	if err == nil {
+		t.Fatal("Load succeeded on an empty environment")
+	}
+	for _, v := range []string{"QSGATE_PUBLIC_URL", "QSGATE_OIDC_ISSUER", "QSGATE_OIDC_CLIENT_ID", "QSGATE_OIDC_CLIENT_SECRET", "QSGATE_SESSION_KEYS", "QSGATE_QUICKSIGHT_ACCOUNT_ID"} {
+		if !strings.Contains(err.Error(), "\n  "+v+": ") {
+			t.Errorf("error does not name %s:\n%s", v, err)
+		}
+	}
+	if strings.Contains(err.Error(), "short") {
+		t.Errorf("error echoes a session key:\n%s", err)
+	}
+}
+
+func TestLoadUserMapFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"users.csv":  "key,arn\nAlice@Example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\n# a comment\nsub-42,arn:aws:quicksight:us-east-1:123456789012:user/default/bob\n",
+		"users.yaml": "# users\nAlice@Example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nsub-42: arn:aws:quicksight:us-east-1:123456789012:user/default/bob\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			os.WriteFile(path, []byte(body), 0o600)
+			env := valid()
+			env["QSGATE_USER_MAPPING"] = "file"
+			env["QSGATE_USER_MAP_FILE"] = path
+			c, err := Load(getenv(env))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got, want := c.UserMap["alice@example.com"], "arn:aws:quicksight:us-east-1:123456789012:user/default/alice"; got != want {
+				t.Errorf("alice = %q, want %q", got, want)
+			}
+			if got, want := c.UserMap["sub-42"], "arn:aws:quicksight:us-east-1:123456789012:user/default/bob"; got != want {
+				t.Errorf("sub-42 = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestWithEnvFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qsgate.env")
+	os.WriteFile(path, []byte("# comment\nQSGATE_A=from-file\nQSGATE_B=\"quoted value\"\n"), 0o600)
+	real := map[string]string{"QSGATE_A": "from-env"}
+	getenv, err := WithEnvFile(path, func(k string) (string, bool) { v, ok := real[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := getenv("QSGATE_A"), "from-env"; got != want {
+		t.Errorf("QSGATE_A = %q, want %q (the environment wins)", got, want)
+	}
+	if got, want := getenv("QSGATE_B"), "quoted value"; got != want {
+		t.Errorf("QSGATE_B = %q, want %q", got, want)
+	}
+	if _, err := WithEnvFile(filepath.Join(t.TempDir(), "missing.env"), os.LookupEnv); err == nil {
+		t.Error("an explicit missing env file gave no error")
+	}
+}

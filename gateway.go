@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/labstack/echo/v4"
+
+	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/config"
+	"github.com/qsgate/qsgate/handlers"
+	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/templates"
+)
+
+// gateway is the wired program, ready to serve.
+type gateway struct {
+	cfg      config.Config
+	aws      aws.Config
+	endpoint string
+	log      *slog.Logger
+	auth     *auth.Auth
+	server   *echo.Echo
+}
+
+// envWithFile chains the env file behind getenv (an empty value counts as
+// unset, so a test's map and the real environment behave alike).
+func envWithFile(path string, getenv func(string) string) (func(string) string, error) {
+	return config.WithEnvFile(path, func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	})
+}
+
+// build checks the settings and wires every part, in order: config, logger,
+// AWS configuration, OIDC, session store, QuickSight client, templates,
+// handlers. Nothing here talks to the network.
+func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*gateway, error) {
+	cfg, err := config.Load(getenv)
+	var problems config.Problems
+	if err != nil && !errors.As(err, &problems) {
+		return nil, err
+	}
+	awsCfg, endpoint, awsErr := loadAWS(ctx, getenv)
+	if awsErr != nil {
+		problems.Add("AWS_REGION", "%v", awsErr)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	log := newLogger(cfg, logOut)
+
+	identityRegion := cfg.IdentityRegion
+	if identityRegion == "" {
+		identityRegion = awsCfg.Region
+	}
+	var mapper handlers.UserMapper = cfg.UserMap
+	if cfg.UserMapping == "template" {
+		mapper = quicksight.NewTemplateMapper(cfg.UserARNTemplate, cfg.AccountID, cfg.Namespace, identityRegion)
+	}
+	a, err := auth.New(auth.Config{
+		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
+		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pages, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	qs := &quicksight.Client{
+		API: awsqs.NewFromConfig(awsCfg, func(o *awsqs.Options) {
+			if endpoint != "" {
+				o.BaseEndpoint = aws.String(endpoint)
+			}
+		}),
+		AccountID:       cfg.AccountID,
+		SessionLifetime: cfg.SessionLifetime,
+		Timeout:         cfg.AWSTimeout,
+	}
+	srv := handlers.NewServer(handlers.Deps{
+		Auth: a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
+		PublicURL: cfg.PublicURL, IssuerURL: cfg.OIDCIssuer, TrustedProxies: cfg.TrustedProxies,
+	})
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv}, nil
+}
+
+// loadAWS loads the SDK's own configuration (profile, credential chain,
+// retryer). Settings that may come from the env file are passed explicitly,
+// since the SDK reads only the process environment.
+func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, string, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	if p := getenv("AWS_PROFILE"); p != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(p))
+	}
+	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))))
+	}
+	endpoint := getenv("AWS_ENDPOINT_URL_QUICKSIGHT")
+	if endpoint == "" {
+		endpoint = getenv("AWS_ENDPOINT_URL")
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, "", fmt.Errorf("cannot load the AWS configuration: %v", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, "", errors.New("missing (set AWS_REGION, or a region in the AWS profile)")
+	}
+	return cfg, endpoint, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (g *gateway) summary() string {
+	s := g.cfg.Summary()
+	s += fmt.Sprintf("  %-36s %s\n", "AWS region", g.aws.Region)
+	if g.endpoint != "" {
+		s += fmt.Sprintf("  %-36s %s\n", "QuickSight endpoint", g.endpoint)
+	}
+	return s
+}
+
+// serve runs until ctx ends, then drains in-flight requests for up to
+// QSGATE_SHUTDOWN_GRACE.
+func (g *gateway) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("QSGATE_LISTEN_ADDR: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           g.server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      g.cfg.AWSTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	discoverCtx, stopDiscovery := context.WithCancel(ctx)
+	defer stopDiscovery()
+	go func() { _ = g.auth.Discover(discoverCtx) }() // it logs its own failures and stops with ctx
+
+	g.log.Info("qsgate listening", "addr", ln.Addr().String(), "public_url", g.cfg.PublicURL.String(),
+		"version", version, "aws_region", g.aws.Region)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.log.Info("shutting down, draining requests", "grace", g.cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	g.log.Info("stopped")
+	return nil
+}

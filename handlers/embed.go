@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/qsgate/qsgate/quicksight"
+)
+
+// entryPointFunc gives the QuickSight entry point a request asks for.
+type entryPointFunc func(c echo.Context) (entryPoint, title string, err error)
+
+func fixedEntryPoint(ep string) entryPointFunc {
+	titles := map[string]string{
+		"/start": "Start", "/start/analyses": "Analyses",
+		"/start/dashboards": "Dashboards", "/start/favorites": "Favorites",
+	}
+	return func(echo.Context) (string, string, error) { return ep, titles[ep], nil }
+}
+
+// itemEntryPoint is "/dashboards/" or "/analyses/" plus the :id parameter,
+// which must be a plain id: no traversal, encoded slash, query or spaces.
+func itemEntryPoint(prefix string) entryPointFunc {
+	return func(c echo.Context) (string, string, error) {
+		id := c.Param("id")
+		if !quicksight.ValidID(id) {
+			return "", "", errBadID
+		}
+		return prefix + id, id, nil
+	}
+}
+
+// embed is GET /embed/{entry point}: a fresh GetSessionEmbedUrl for this
+// user and entry point, rendered into a full-window iframe. The URL is
+// single-use, so it is never cached, stored or logged.
+func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ep, title, err := entryPoint(c)
+		if err != nil {
+			return err
+		}
+		if err := quicksight.CheckEntryPoint(ep); err != nil {
+			return err
+		}
+		u := currentUser(c)
+		arn, err := d.Mapper.UserARN(u)
+		if err != nil {
+			return err
+		}
+		emb, err := d.Embeds.SessionEmbedURL(c.Request().Context(), arn, ep)
+		if err != nil {
+			return err
+		}
+		src, err := url.Parse(emb.URL)
+		if err != nil || (src.Scheme != "https" && src.Scheme != "http") || src.Host == "" {
+			return errBadEmbedURL
+		}
+		d.Logger.Info("embed url issued", "event", "embed_url_issued", "sub", u.Subject, "email", u.Email,
+			"user_arn", arn, "entry_point", ep, "aws_request_id", emb.RequestID,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy(d.IssuerURL, src.Scheme+"://"+src.Host))
+		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+		h.Set("Pragma", "no-cache")
+		return render(c, d, http.StatusOK, "embed.html", struct{ URL, Title string }{emb.URL, title})
+	}
+}

@@ -1,0 +1,167 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/quicksight"
+)
+
+// Errors the handlers themselves return.
+var (
+	errBadID       = errors.New("bad dashboard or analysis id")
+	errBadKind     = errors.New("bad kind: want dashboards or analyses")
+	errBadEmbedURL = errors.New("QuickSight returned an embed URL that is not an absolute http(s) URL")
+	errCSRF        = errors.New("missing or wrong CSRF token")
+)
+
+// page is what the user sees for an error.
+type page struct {
+	Status  int
+	Title   string
+	Message string
+	Action  *link
+	// RetryAfter, in seconds, is sent as the Retry-After header when set.
+	RetryAfter string
+}
+
+type link struct{ Href, Label string }
+
+var (
+	toPortal  = &link{"/", "Back to the portal"}
+	signInNow = &link{"/login", "Sign in again"}
+	tryAgain  = &link{"", "Try again"} // Href filled with the current page
+)
+
+// errorPages maps errors to pages, first match wins (errors.Is). Nothing
+// here shows an error's own text: AWS and provider messages go to the log.
+var errorPages = []struct {
+	err  error
+	page page
+}{
+	{quicksight.ErrBadEntryPoint, page{Status: 400, Title: "That address is not a QuickSight page",
+		Message: "QuickSight pages are the start page, analyses, dashboards, favorites, or one dashboard or analysis by its id.", Action: toPortal}},
+	{errBadID, page{Status: 400, Title: "That id is not valid",
+		Message: "Dashboard and analysis ids are 1 to 512 letters, digits, underscores or hyphens.", Action: toPortal}},
+	{errBadKind, page{Status: 400, Title: "Choose a dashboard or an analysis", Message: "Pick what to open and give its id.", Action: toPortal}},
+	{errCSRF, page{Status: 403, Title: "This form has expired",
+		Message: "For your safety the form could not be sent. Go back to the portal, reload it and try again.", Action: toPortal}},
+	{quicksight.ErrNoMapping, page{Status: 403, Title: "No QuickSight user for your account",
+		Message: "You are signed in, but no QuickSight user is set up for your sign-in. Ask your QuickSight administrator to add you.", Action: toPortal}},
+	{quicksight.ErrUserNotFound, page{Status: 403, Title: "You have no QuickSight user yet",
+		Message: "You are signed in, but QuickSight has no user for you yet. Ask your QuickSight administrator to add you, then try again.", Action: toPortal}},
+	{quicksight.ErrNotAuthor, page{Status: 403, Title: "An author or admin role is needed",
+		Message: "The QuickSight console is for authors and admins, and your QuickSight user is a reader. Ask your QuickSight administrator to make you an author.", Action: toPortal}},
+	{quicksight.ErrResourceNotFound, page{Status: 404, Title: "Not found in QuickSight",
+		Message: "QuickSight has no dashboard or analysis with that id, or it is not shared with you.", Action: toPortal}},
+	{quicksight.ErrThrottled, page{Status: 503, Title: "QuickSight is busy", RetryAfter: "5",
+		Message: "QuickSight is receiving too many requests right now. Wait a few seconds and try again.", Action: tryAgain}},
+	{quicksight.ErrTimeout, page{Status: 504, Title: "QuickSight did not answer in time",
+		Message: "QuickSight took too long to answer. Try again in a moment.", Action: tryAgain}},
+	{quicksight.ErrAccessDenied, page{Status: 502, Title: "QuickSight refused the portal",
+		Message: "The portal is not allowed to open QuickSight for you. This is a setup problem on our side; your administrator has been told in the logs.", Action: toPortal}},
+	{quicksight.ErrUnsupportedEdition, page{Status: 502, Title: "QuickSight console embedding is not available",
+		Message: "This QuickSight account's edition does not support opening the console in the portal. Please tell your administrator.", Action: toPortal}},
+	{quicksight.ErrUnavailable, page{Status: 502, Title: "QuickSight is unavailable",
+		Message: "QuickSight could not be reached or failed. Try again in a moment.", Action: tryAgain}},
+	{quicksight.ErrRejected, page{Status: 502, Title: "QuickSight could not open this page",
+		Message: "QuickSight did not accept the portal's request. This is a setup problem on our side; your administrator has been told in the logs.", Action: toPortal}},
+	{errBadEmbedURL, page{Status: 502, Title: "QuickSight could not open this page",
+		Message: "QuickSight answered with something the portal cannot use. Try again in a moment.", Action: tryAgain}},
+	{auth.ErrSignIn, page{Status: 400, Title: "Sign-in could not be completed",
+		Message: "The sign-in was not accepted: it may have expired, been used already, or been started in another browser. Please sign in again.", Action: signInNow}},
+	{auth.ErrProviderUnavailable, page{Status: 503, Title: "The sign-in service is unavailable", RetryAfter: "10",
+		Message: "The company sign-in service could not be reached. Try again in a moment.", Action: signInNow}},
+}
+
+// statusPages cover Echo's own errors (unknown route, wrong method, ...).
+var statusPages = map[int]page{
+	400: {Title: "Bad request", Message: "The portal could not understand this request.", Action: toPortal},
+	403: {Title: "Not allowed", Message: "You are not allowed to do this.", Action: toPortal},
+	404: {Title: "Page not found", Message: "There is no page at this address.", Action: toPortal},
+	405: {Title: "Not allowed", Message: "This address does not accept that kind of request.", Action: toPortal},
+	413: {Title: "Request too large", Message: "The request was too large.", Action: toPortal},
+}
+
+var internalPage = page{Status: 500, Title: "Something went wrong",
+	Message: "The portal hit an unexpected problem. Try again; if it keeps happening, tell your administrator the reference below.", Action: toPortal}
+
+// pageFor finds the page for err.
+func pageFor(err error) page {
+	for _, ep := range errorPages {
+		if errors.Is(err, ep.err) {
+			return ep.page
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if p, ok := statusPages[he.Code]; ok {
+			p.Status = he.Code
+			return p
+		}
+		if he.Code < 500 {
+			p := statusPages[400]
+			p.Status = he.Code
+			return p
+		}
+	}
+	return internalPage
+}
+
+// errorHandler is the one place errors become responses: a status, a page in
+// plain words (or JSON for JSON-only clients) and a log line, at error level
+// for 5xx, info otherwise.
+func errorHandler(d Deps) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := pageFor(err)
+		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+		attrs := []any{"status", p.Status, "err", err.Error(), "path", c.Request().URL.Path, "request_id", reqID}
+		var qe *quicksight.Error
+		if errors.As(err, &qe) {
+			attrs = append(attrs, qe.LogAttrs()...)
+		}
+		var se *auth.SignInError
+		if errors.As(err, &se) && se.ProviderError != "" {
+			attrs = append(attrs, "provider_error", se.ProviderError)
+		}
+		if p.Status >= 500 {
+			d.Logger.Error("request failed", attrs...)
+		} else {
+			d.Logger.Info("request refused", attrs...)
+		}
+		if p.RetryAfter != "" {
+			c.Response().Header().Set("Retry-After", p.RetryAfter)
+		}
+		if wantsJSON(c.Request()) {
+			_ = c.JSON(p.Status, map[string]string{"error": p.Title, "message": p.Message, "request_id": reqID})
+			return
+		}
+		if p.Action == tryAgain {
+			p.Action = &link{Href: c.Request().URL.RequestURI(), Label: tryAgain.Label}
+		}
+		data := struct {
+			page
+			RequestID string
+		}{p, reqID}
+		if rerr := render(c, d, p.Status, "error.html", data); rerr != nil {
+			d.Logger.Error("render error page", "err", rerr)
+			_ = c.String(p.Status, p.Title+"\n")
+		}
+	}
+}
+
+// render writes a page; a template failure becomes an error, never half a page.
+func render(c echo.Context, d Deps, status int, name string, data any) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	var buf bytes.Buffer
+	if err := d.Pages.Render(&buf, name, data); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}

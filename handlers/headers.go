@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// securityHeaders sets the headers every response carries. Pages are private
+// and hold per-user data, so nothing is cached unless a route says so.
+func securityHeaders(d Deps) echo.MiddlewareFunc {
+	csp := contentSecurityPolicy(d.IssuerURL, "'none'")
+	hsts := d.PublicURL.Scheme == "https"
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Frame-Options", "SAMEORIGIN")
+			h.Set("Content-Security-Policy", csp)
+			h.Set("Cache-Control", "no-store")
+			if hsts {
+				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+			}
+			return next(c)
+		}
+	}
+}
+
+// contentSecurityPolicy allows our own static files, forms to ourselves and
+// the OIDC provider (logout redirects there), and frames from frameSrc.
+func contentSecurityPolicy(issuer, frameSrc string) string {
+	formAction := "'self'"
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return strings.Join([]string{
+		"default-src 'none'",
+		"style-src 'self'",
+		"img-src 'self'",
+		"frame-src " + frameSrc,
+		"frame-ancestors 'self'",
+		"form-action " + formAction,
+		"base-uri 'none'",
+	}, "; ")
+}
+
+// cacheFor lets static files be cached: they change only with the binary.
+func cacheFor(seconds int) echo.MiddlewareFunc {
+	v := "public, max-age=" + strconv.Itoa(seconds)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", v)
+			return next(c)
+		}
+	}
+}

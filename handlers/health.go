@@ -1,0 +1,25 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// healthz is GET/HEAD /healthz: the process is alive.
+func healthz() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.String(http.StatusOK, "ok\n")
+	}
+}
+
+// readyz is GET/HEAD /readyz: OIDC discovery is done (the AWS configuration
+// was loaded before the server started), so sign-in and embedding can work.
+func readyz(a Authenticator) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.Ready() {
+			return c.String(http.StatusServiceUnavailable, "not ready: OIDC discovery pending\n")
+		}
+		return c.String(http.StatusOK, "ready\n")
+	}
+}

@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/qsgate/qsgate/static"
+)
+
+// routes is the table of contents: every URL qsgate answers.
+func routes(e *echo.Echo, d Deps) {
+	signedIn := requireUser(d.Auth)
+	csrf := csrfProtect(d)
+
+	e.GET("/healthz", healthz())
+	e.HEAD("/healthz", healthz())
+	e.GET("/readyz", readyz(d.Auth))
+	e.HEAD("/readyz", readyz(d.Auth))
+	e.Group("/static", cacheFor(86400)).StaticFS("/", static.Files)
+
+	e.GET("/login", login(d.Auth))
+	e.GET("/auth/callback", callback(d.Auth, d.PublicURL))
+	e.POST("/logout", logout(d.Auth), csrf)
+	e.GET("/signed-out", signedOut(d))
+
+	e.GET("/", home(d), signedIn, csrf)
+	e.GET("/open", openByID(d.PublicURL), signedIn)
+	for _, ep := range []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites"} {
+		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), signedIn)
+	}
+	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), signedIn)
+	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), signedIn)
+}
+
+// csrfProtect guards state-changing forms (logout) with a token tied to a
+// cookie; Sec-Fetch-Site same-origin requests pass without one.
+func csrfProtect(d Deps) echo.MiddlewareFunc {
+	name := "qsgate_csrf"
+	secure := d.PublicURL.Scheme == "https"
+	if secure {
+		name = "__Host-" + name
+	}
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf",
+		CookieName:     name,
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: http.SameSiteStrictMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return errCSRF
+		},
+	})
+}

@@ -1,0 +1,109 @@
+// Package handlers is qsgate's HTTP surface: the routes (routes.go), one
+// file per page family, and one error handler that turns every error into a
+// status and a page in plain words. It holds no state of its own.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/templates"
+)
+
+// Authenticator signs users in and out (auth.Auth).
+type Authenticator interface {
+	StartLogin(w http.ResponseWriter, r *http.Request, rd string) error
+	// Finish returns the local path to go to, or an error wrapping
+	// auth.ErrSignIn or auth.ErrProviderUnavailable.
+	Finish(w http.ResponseWriter, r *http.Request) (string, error)
+	Logout(w http.ResponseWriter, r *http.Request) string
+	CurrentUser(r *http.Request) (auth.User, bool)
+	LoginURL(rd string) string
+	Ready() bool
+}
+
+// EmbedURLIssuer asks QuickSight for a fresh console embed URL
+// (quicksight.Client). Errors wrap quicksight's Err values.
+type EmbedURLIssuer interface {
+	SessionEmbedURL(ctx context.Context, userARN, entryPoint string) (quicksight.Embed, error)
+}
+
+// UserMapper gives the QuickSight user ARN of a signed-in user; errors wrap
+// quicksight.ErrNoMapping.
+type UserMapper interface {
+	UserARN(c quicksight.Claims) (string, error)
+}
+
+// Deps is everything the handlers need.
+type Deps struct {
+	Auth           Authenticator
+	Embeds         EmbedURLIssuer
+	Mapper         UserMapper
+	Pages          *templates.Set
+	Logger         *slog.Logger
+	PublicURL      *url.URL
+	IssuerURL      string       // the OIDC provider, allowed as a form target (logout redirects there)
+	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
+}
+
+// NewServer builds the Echo application with its middleware and routes.
+func NewServer(d Deps) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(discard{}) // everything is logged through d.Logger
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
+	e.HTTPErrorHandler = errorHandler(d)
+
+	e.Use(
+		middleware.RequestID(),
+		requestLog(d.Logger),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				d.Logger.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
+				return err
+			},
+		}),
+		middleware.BodyLimit("64K"),
+		securityHeaders(d),
+	)
+	routes(e, d)
+	return e
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// requestLog logs one line per request: the path only, never the query
+// (the callback's query holds the authorization code).
+func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true,
+		LogRemoteIP: true, LogRequestID: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			log.Info("request", "method", v.Method, "path", v.URIPath, "status", v.Status,
+				"duration_ms", v.Latency.Milliseconds(), "client_ip", v.RemoteIP, "request_id", v.RequestID)
+			return nil
+		},
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

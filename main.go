@@ -1,0 +1,90 @@
+// Command qsgate puts the Amazon QuickSight console inside a company portal:
+// it signs users in with OpenID Connect, maps them to QuickSight users, and
+// embeds a fresh GetSessionEmbedUrl console session on every page view.
+//
+//	qsgate [serve] [--env-file PATH]   run the gateway (default)
+//	qsgate check-config [--env-file PATH]
+//	qsgate version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: qsgate [command] [flags]
+
+commands:
+  serve          run the gateway (the default)
+  check-config   check the settings, print a summary (no secrets) or every problem
+  version        print the version
+
+flags:
+`
+
+// run is the whole program; getenv is the process environment (tests pass a
+// map), stdout gets command output and stderr the logs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("qsgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the command.
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cmd := "serve"
+	if fs.NArg() > 0 {
+		cmd = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("unexpected argument %q (see qsgate --help)", fs.Arg(0))
+		}
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "qsgate", version)
+		return nil
+	case "serve", "check-config":
+		env, err := envWithFile(*envFile, getenv)
+		if err != nil {
+			return err
+		}
+		g, err := build(ctx, env, stderr)
+		if err != nil {
+			return err
+		}
+		if cmd == "check-config" {
+			fmt.Fprint(stdout, g.summary())
+			return nil
+		}
+		return g.serve(ctx)
+	default:
+		return fmt.Errorf("unknown command %q (see qsgate --help)", cmd)
+	}
+}

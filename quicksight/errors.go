@@ -1,0 +1,113 @@
+package quicksight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// The kinds of failure the gateway tells apart. Handlers match them with
+// errors.Is and never see AWS types.
+var (
+	ErrUserNotFound       = errors.New("the QuickSight user does not exist")
+	ErrNotAuthor          = errors.New("the QuickSight user is a reader; the console needs an author or admin")
+	ErrResourceNotFound   = errors.New("the dashboard or analysis does not exist")
+	ErrThrottled          = errors.New("QuickSight is throttling requests")
+	ErrTimeout            = errors.New("QuickSight did not answer in time")
+	ErrAccessDenied       = errors.New("QuickSight denied the gateway's request")
+	ErrUnavailable        = errors.New("QuickSight failed internally")
+	ErrUnsupportedEdition = errors.New("the QuickSight edition does not support console embedding")
+	ErrRejected           = errors.New("QuickSight rejected the gateway's request")
+)
+
+// Error is a failed QuickSight call: Kind is one of the Err values above;
+// Code, RequestID and Message are AWS's, for the log only (Message can hold
+// account details and is never shown to users); Hint tells the operator what
+// to check.
+type Error struct {
+	Kind      error
+	Op        string
+	Code      string
+	RequestID string
+	Message   string
+	Hint      string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("quicksight %s: %s (%s)", e.Op, e.Kind, e.Code)
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// LogAttrs are the attributes an error log line carries.
+func (e *Error) LogAttrs() []any {
+	attrs := []any{"aws_op", e.Op, "aws_error", e.Code, "aws_request_id", e.RequestID}
+	if e.Message != "" {
+		attrs = append(attrs, "aws_message", e.Message)
+	}
+	if e.Hint != "" {
+		attrs = append(attrs, "hint", e.Hint)
+	}
+	return attrs
+}
+
+var identityRegionRE = regexp.MustCompile(`identity region is ([a-z0-9-]+)`)
+
+// codes maps an AWS error code to our kind and an operator hint.
+var codes = map[string]struct {
+	kind error
+	hint string
+}{
+	"QuickSightUserNotFoundException":          {ErrUserNotFound, "register the user in QuickSight (RegisterUser) or fix the user mapping"},
+	"ResourceNotFoundException":                {ErrResourceNotFound, ""},
+	"ThrottlingException":                      {ErrThrottled, "QuickSight throttled the gateway even after retries; spread load or ask AWS for a higher limit"},
+	"AccessDeniedException":                    {ErrAccessDenied, "the gateway's AWS identity needs quicksight:GetSessionEmbedUrl on the user ARNs it embeds, in the right account"},
+	"InternalFailureException":                 {ErrUnavailable, "QuickSight failed internally; retry later or contact AWS support with the request id"},
+	"ResourceUnavailableException":             {ErrUnavailable, "QuickSight is unavailable; retry later"},
+	"UnsupportedUserEditionException":          {ErrUnsupportedEdition, "console embedding needs QuickSight Enterprise edition"},
+	"UnsupportedPricingPlanException":          {ErrUnsupportedEdition, "the QuickSight pricing plan does not support this"},
+	"ResourceExistsException":                  {ErrRejected, "QuickSight reported a resource conflict; retry, and contact AWS support with the request id if it persists"},
+	"InvalidParameterValueException":           {ErrRejected, "QuickSight rejected a parameter; check QSGATE_USER_ARN_TEMPLATE or the user map, the account id and the namespace"},
+	"SessionLifetimeInMinutesInvalidException": {ErrRejected, "check QSGATE_QUICKSIGHT_SESSION_LIFETIME (15-600)"},
+}
+
+// classify turns an SDK error into *Error.
+func classify(op string, err error) *Error {
+	e := &Error{Kind: ErrRejected, Op: op, Code: "Unknown"}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		e.RequestID = re.ServiceRequestID()
+	}
+	var apiErr smithy.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		e.Code, e.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		if c, ok := codes[e.Code]; ok {
+			e.Kind, e.Hint = c.kind, c.hint
+		} else {
+			e.Hint = "unexpected QuickSight error; see aws_error"
+		}
+		if m := identityRegionRE.FindStringSubmatch(e.Message); m != nil {
+			e.Hint = fmt.Sprintf("this call must go to the identity region %s: set QSGATE_QUICKSIGHT_IDENTITY_REGION=%s (user ARNs) and check AWS_REGION", m[1], m[1])
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "QuickSight did not answer within QSGATE_AWS_TIMEOUT"
+	case errors.Is(err, context.Canceled):
+		e.Kind, e.Code = ErrTimeout, "Canceled"
+	case isRetryQuota(err):
+		e.Kind, e.Code, e.Hint = ErrThrottled, "RetryQuotaExceeded", "the SDK's retry budget is spent; QuickSight is failing or throttling"
+	default:
+		e.Kind, e.Code, e.Message = ErrUnavailable, "TransportError", err.Error()
+		e.Hint = "could not reach QuickSight or get AWS credentials; check the network, AWS_REGION, the credential chain and AWS_ENDPOINT_URL_QUICKSIGHT"
+	}
+	return e
+}
+
+func isRetryQuota(err error) bool {
+	var q interface{ RetryQuotaExceeded() bool }
+	return errors.As(err, &q) && q.RetryQuotaExceeded()
+}

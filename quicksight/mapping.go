@@ -1,0 +1,228 @@
+package quicksight
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrNoMapping means the signed-in user has no QuickSight user ARN: the
+// template needs a claim the user does not have, or the map file has no row.
+var ErrNoMapping = errors.New("no QuickSight user for this sign-in")
+
+// Claims is what the mapper reads about the signed-in user. auth.User
+// implements it; an empty string means the claim is absent.
+type Claims interface {
+	Claim(name string) string
+}
+
+// Mapper turns the signed-in user's claims into a QuickSight user ARN.
+type Mapper interface {
+	// UserARN returns the ARN, or an error wrapping ErrNoMapping.
+	UserARN(c Claims) (string, error)
+}
+
+// DefaultARNTemplate is QSGATE_USER_ARN_TEMPLATE's default.
+const DefaultARNTemplate = "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{email}"
+
+var (
+	placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+	claimNameRE   = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	// A value taken from a claim must not be able to change the shape of the
+	// ARN (no "/", ":" or spaces); this is the QuickSight user-name alphabet.
+	claimValueRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,256}$`)
+	// userARNRE is the shape of a QuickSight user ARN.
+	userARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:user/[A-Za-z0-9._-]{1,64}/[^\s]{1,256}$`)
+)
+
+// userClaims are the placeholders filled from the ID token or userinfo.
+var userClaims = map[string]string{
+	"{email}":              "email",
+	"{sub}":                "sub",
+	"{preferred_username}": "preferred_username",
+}
+
+// TemplateClaims checks an ARN template and returns the claim names it
+// reads, so the session can keep exactly those. The error names the first
+// unknown placeholder.
+func TemplateClaims(tmpl string) ([]string, error) {
+	if strings.TrimSpace(tmpl) == "" {
+		return nil, errors.New("empty template")
+	}
+	var claims []string
+	for _, p := range placeholderRE.FindAllString(tmpl, -1) {
+		switch {
+		case p == "{account_id}", p == "{namespace}", p == "{identity_region}":
+		case userClaims[p] != "":
+			claims = append(claims, userClaims[p])
+		case strings.HasPrefix(p, "{claim:"):
+			name := strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
+			if !claimNameRE.MatchString(name) {
+				return nil, fmt.Errorf("bad claim name in placeholder %s", p)
+			}
+			claims = append(claims, name)
+		default:
+			return nil, fmt.Errorf("unknown placeholder %s (known: {email}, {sub}, {preferred_username}, {claim:NAME}, {account_id}, {namespace}, {identity_region})", p)
+		}
+	}
+	if strings.ContainsAny(placeholderRE.ReplaceAllString(tmpl, ""), "{}") {
+		return nil, errors.New("unbalanced { or }")
+	}
+	if len(claims) == 0 {
+		return nil, errors.New("the template reads no user claim, so every user would get the same QuickSight user")
+	}
+	return claims, nil
+}
+
+// TemplateMapper builds the ARN from a template (see TemplateClaims).
+type TemplateMapper struct {
+	tmpl     string
+	constant *strings.Replacer
+}
+
+// NewTemplateMapper fills the account-wide placeholders once; the template
+// must already have passed TemplateClaims.
+func NewTemplateMapper(tmpl, accountID, namespace, identityRegion string) *TemplateMapper {
+	r := strings.NewReplacer("{account_id}", accountID, "{namespace}", namespace, "{identity_region}", identityRegion)
+	return &TemplateMapper{tmpl: r.Replace(tmpl)}
+}
+
+// UserARN fills the claim placeholders. A claim that is missing or holds a
+// character that could change the ARN's shape means no mapping.
+func (m *TemplateMapper) UserARN(c Claims) (string, error) {
+	var missing error
+	arn := placeholderRE.ReplaceAllStringFunc(m.tmpl, func(p string) string {
+		name := userClaims[p]
+		if name == "" {
+			name = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
+		}
+		v := c.Claim(name)
+		if !claimValueRE.MatchString(v) {
+			missing = fmt.Errorf("%w: claim %q is missing or not usable in an ARN", ErrNoMapping, name)
+		}
+		return v
+	})
+	if missing != nil {
+		return "", missing
+	}
+	return arn, nil
+}
+
+// FileMapper looks the user up in a map read by ReadUserMap: first by
+// subject, then by email (case-insensitive).
+type FileMapper map[string]string
+
+// UserARN implements Mapper.
+func (m FileMapper) UserARN(c Claims) (string, error) {
+	if sub := c.Claim("sub"); sub != "" {
+		if arn, ok := m[sub]; ok {
+			return arn, nil
+		}
+	}
+	if email := strings.ToLower(c.Claim("email")); email != "" {
+		if arn, ok := m[email]; ok {
+			return arn, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no row in the user map file", ErrNoMapping)
+}
+
+// ReadUserMap parses a user map file. The format follows the file name:
+// .yaml/.yml is a mapping of subject-or-email to ARN; anything else is CSV
+// with two columns, key and ARN, an optional "key,arn" header and # comments.
+// Emails (keys with an @) are matched case-insensitively. Errors carry the
+// line number.
+func ReadUserMap(name string, data []byte) (FileMapper, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml":
+		return readYAMLMap(data)
+	default:
+		return readCSVMap(data)
+	}
+}
+
+func readCSVMap(data []byte) (FileMapper, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comment = '#'
+	r.FieldsPerRecord = 2
+	r.TrimLeadingSpace = true
+	m := FileMapper{}
+	for first := true; ; first = false {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("line %d: %v", pe.Line, pe.Err)
+			}
+			return nil, err
+		}
+		line, _ := r.FieldPos(0)
+		key, arn := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if first && strings.EqualFold(key, "key") && strings.EqualFold(arn, "arn") {
+			continue
+		}
+		if err := m.add(key, arn); err != nil {
+			return nil, fmt.Errorf("line %d: %v", line, err)
+		}
+	}
+	return m, m.nonEmpty()
+}
+
+func readYAMLMap(data []byte) (FileMapper, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err // yaml's errors already say "yaml: line N: ..."
+	}
+	m := FileMapper{}
+	if len(doc.Content) == 0 {
+		return m, m.nonEmpty()
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: want a mapping of subject or email to ARN", root.Line)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("line %d: want \"subject-or-email: arn\"", k.Line)
+		}
+		if err := m.add(k.Value, v.Value); err != nil {
+			return nil, fmt.Errorf("line %d: %v", k.Line, err)
+		}
+	}
+	return m, m.nonEmpty()
+}
+
+func (m FileMapper) add(key, arn string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	if strings.Contains(key, "@") {
+		key = strings.ToLower(key)
+	}
+	if !userARNRE.MatchString(arn) {
+		return fmt.Errorf("%q is not a QuickSight user ARN (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME)", arn)
+	}
+	if _, dup := m[key]; dup {
+		return fmt.Errorf("%q is listed twice", key)
+	}
+	m[key] = arn
+	return nil
+}
+
+func (m FileMapper) nonEmpty() error {
+	if len(m) == 0 {
+		return errors.New("no mappings in the file")
+	}
+	return nil
+}
