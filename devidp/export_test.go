@@ -1,0 +1,4 @@
+package devidp
+
+// NewWithClock is New with a clock, for tests that expire requests and codes.
+var NewWithClock = newHandler

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/qsgate/qsgate/qssim"
+)
+
+// stack is the whole program on loopback: a real OIDC provider library
+// (mockoidc), the QuickSight simulator reached by the real AWS SDK, and
+// qsgate itself started through run() with a map of settings.
+type stack struct {
+	t    *testing.T
+	url  string // the gateway's public URL
+	idp  *mockoidc.MockOIDC
+	sim  *qssim.Server
+	logs *syncBuffer
+	env  map[string]string
+	stop func()
+}
+
+const testAccount = "123456789012"
+
+// Users the simulator knows.
+var (
+	alice = &mockoidc.MockUser{Subject: "sub-alice", Email: "alice@example.com", EmailVerified: true, PreferredUsername: "alice"}
+	rita  = &mockoidc.MockUser{Subject: "sub-rita", Email: "rita@example.com", EmailVerified: true, PreferredUsername: "rita"}
+	nobby = &mockoidc.MockUser{Subject: "sub-nobby", Email: "nobby@example.com", EmailVerified: true, PreferredUsername: "nobby"}
+)
+
+func arnOf(email string) string {
+	return "arn:aws:quicksight:us-east-1:" + testAccount + ":user/default/" + email
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startStack starts everything; override changes settings before start,
+// idpMiddleware wraps the provider's endpoints.
+func startStack(t *testing.T, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
+	t.Helper()
+	idp, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatalf("mockoidc: %v", err)
+	}
+	for _, mw := range idpMiddleware {
+		if err := idp.AddMiddleware(mw); err != nil {
+			t.Fatalf("mockoidc middleware: %v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idp.Start(ln, nil); err != nil {
+		t.Fatalf("mockoidc: %v", err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	sim, err := qssim.Start(qssim.Config{AccountID: testAccount})
+	if err != nil {
+		t.Fatalf("qssim: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.AddUser(qssim.User{UserName: "alice@example.com", Email: "alice@example.com", Role: "AUTHOR"})
+	sim.AddUser(qssim.User{UserName: "rita@example.com", Email: "rita@example.com", Role: "READER"})
+
+	addr := freeAddr(t)
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	os.WriteFile(envFile, nil, 0o600)
+	env := map[string]string{
+		"QSGATE_LISTEN_ADDR":                 addr,
+		"QSGATE_PUBLIC_URL":                  "http://" + addr,
+		"QSGATE_OIDC_ISSUER":                 idp.Issuer(),
+		"QSGATE_OIDC_CLIENT_ID":              idp.ClientID,
+		"QSGATE_OIDC_CLIENT_SECRET":          idp.ClientSecret,
+		"QSGATE_SESSION_KEYS":                "test-session-key-0123456789abcdefghijkl",
+		"QSGATE_QUICKSIGHT_ACCOUNT_ID":       testAccount,
+		"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "60",
+		"QSGATE_AWS_TIMEOUT":                 "5s",
+		"QSGATE_SHUTDOWN_GRACE":              "2s",
+		"QSGATE_LOG_LEVEL":                   "debug",
+		"AWS_REGION":                         "us-east-1",
+		"AWS_ACCESS_KEY_ID":                  qssim.DefaultAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":              qssim.DefaultSecretAccessKey,
+		"AWS_ENDPOINT_URL_QUICKSIGHT":        sim.URL(),
+	}
+	for k, v := range override {
+		env[k] = v
+	}
+	s := &stack{t: t, url: "http://" + addr, idp: idp, sim: sim, logs: &syncBuffer{}, env: env}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, io.Discard, s.logs)
+	}()
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run returned %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("run did not stop")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("gateway logs:\n%s", s.logs)
+		}
+	})
+	s.waitReady(done)
+	return s
+}
+
+// waitReady polls /readyz; there is no wall-clock assertion, only a bound
+// so a broken start fails instead of hanging.
+func (s *stack) waitReady(done chan error) {
+	for i := 0; i < 500; i++ {
+		select {
+		case err := <-done:
+			s.t.Fatalf("run exited early: %v\nlogs:\n%s", err, s.logs)
+		default:
+		}
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("gateway never became ready\nlogs:\n%s", s.logs)
+}
+
+// browser is an HTTP client with a cookie jar that follows redirects, like a
+// user's browser.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// noFollow returns a copy of the browser that stops at the first redirect.
+func (b *browser) noFollow() *http.Client {
+	c := *b.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+type page struct {
+	status int
+	url    string // final URL after redirects
+	body   string
+	header http.Header
+}
+
+func (b *browser) get(u string) page {
+	b.t.Helper()
+	return b.do(b.c, http.MethodGet, u, nil)
+}
+
+func (b *browser) do(c *http.Client, method, u string, form url.Values) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: resp.Request.URL.String(), body: string(data), header: resp.Header}
+}
+
+// signIn queues who the provider signs in next, then opens path.
+func (s *stack) signIn(b *browser, who mockoidc.User, path string) page {
+	s.t.Helper()
+	s.idp.QueueUser(who)
+	return b.get(s.url + path)
+}
+
+var iframeRE = regexp.MustCompile(`<iframe id="qs-console" src="([^"]+)"`)
+
+// iframeSrc is the embed URL in an embed page.
+func iframeSrc(t *testing.T, p page) string {
+	t.Helper()
+	m := iframeRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no console iframe in page (status %d, url %s):\n%s", p.status, p.url, p.body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+func embedCalls(sim *qssim.Server) []qssim.Call {
+	var out []qssim.Call
+	for _, c := range sim.Calls() {
+		if c.Operation == "GetSessionEmbedUrl" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p page) String() string { return fmt.Sprintf("%d %s", p.status, p.url) }
+
+var errStop = errors.New("stop")
