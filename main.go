@@ -4,6 +4,7 @@
 //
 //	qsgate [serve] [--env-file PATH]   run the gateway (default)
 //	qsgate check-config [--env-file PATH]
+//	qsgate demo [--addr HOST:PORT] [--public-url URL]
 //	qsgate version
 package main
 
@@ -37,6 +38,8 @@ const usage = `usage: qsgate [command] [flags]
 commands:
   serve          run the gateway (the default)
   check-config   check the settings, print a summary (no secrets) or every problem
+  demo           run qsgate with a built-in sign-in page and QuickSight simulator
+                 (no AWS account, nothing to configure; never expose it)
   version        print the version
 
 flags:
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("qsgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
+	addr := fs.String("addr", "127.0.0.1:8080", "demo: where the gateway listens")
+	publicURL := fs.String("public-url", "", "demo: the URL to open (default http://ADDR)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -84,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		}
 		return g.serve(ctx)
+	case "demo":
+		return runDemo(ctx, *addr, *publicURL, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see qsgate --help)", cmd)
 	}

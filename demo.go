@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"text/tabwriter"
+
+	"github.com/qsgate/qsgate/demo"
+)
+
+// runDemo starts the built-in provider and the QuickSight simulator, then
+// the gateway wired to them, all in this process, until ctx ends.
+func runDemo(ctx context.Context, addr, publicURL string, stdout, stderr io.Writer) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return fmt.Errorf("--addr: the demo listens on loopback only (e.g. 127.0.0.1:%s); it must not face a network", port)
+	}
+	if publicURL == "" {
+		publicURL = "http://" + addr
+	}
+	st, err := demo.Start(demo.Options{PublicURL: publicURL, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	settings := st.Settings
+	settings["QSGATE_LISTEN_ADDR"] = addr
+	g, err := build(ctx, func(k string) string { return settings[k] }, stderr)
+	if err != nil {
+		return err
+	}
+	printDemoBanner(stdout, settings["QSGATE_PUBLIC_URL"], st)
+	return g.serve(ctx)
+}
+
+func printDemoBanner(w io.Writer, public string, st *demo.Stack) {
+	fmt.Fprintf(w, `
+qsgate demo: a built-in sign-in page and a QuickSight simulator, no AWS account.
+THIS IS A DEMO. Anyone who reaches it can sign in as anyone: never expose it.
+
+  Open %s
+
+  Sign in as one of:
+`, public)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, u := range demo.Users {
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", u.Subject, u.Email, u.Description)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, `
+  Sign-in provider   %s
+  QuickSight (sim)   %s
+
+Press Ctrl-C to stop.
+
+`, st.IssuerURL, st.Sim.URL())
+}
