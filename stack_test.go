@@ -28,7 +28,7 @@ import (
 // (mockoidc), the QuickSight simulator reached by the real AWS SDK, and
 // qsgate itself started through run() with a map of settings.
 type stack struct {
-	t    *testing.T
+	t    testing.TB
 	url  string // the gateway's public URL
 	idp  *mockoidc.MockOIDC
 	sim  *qssim.Server
@@ -67,7 +67,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +79,7 @@ func freeAddr(t *testing.T) string {
 
 // startStack starts everything; override changes settings before start,
 // idpMiddleware wraps the provider's endpoints.
-func startStack(t *testing.T, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
+func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
 	t.Helper()
 	idp, err := mockoidc.NewServer(nil)
 	if err != nil {
@@ -183,11 +183,11 @@ func (s *stack) waitReady(done chan error) {
 // browser is an HTTP client with a cookie jar that follows redirects, like a
 // user's browser.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	c *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"testing"
+)
+
+// BenchmarkEmbedPage is one signed-in page view of /embed/start through the
+// whole stack on loopback: session cookie check, user mapping, a signed
+// GetSessionEmbedUrl to the simulator through the real AWS SDK, and the
+// rendered page. Run: go test -run '^$' -bench . -benchmem
+func BenchmarkEmbedPage(b *testing.B) {
+	s := startStack(b, map[string]string{"QSGATE_LOG_LEVEL": "warn"})
+	br := newBrowser(b)
+	s.signIn(br, alice, "/")
+	for b.Loop() {
+		if p := br.get(s.url + "/embed/start"); p.status != 200 {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}
+
+// BenchmarkHomePage is a signed-in view of / (no AWS call): the gateway's
+// own cost per page.
+func BenchmarkHomePage(b *testing.B) {
+	s := startStack(b, map[string]string{"QSGATE_LOG_LEVEL": "warn"})
+	br := newBrowser(b)
+	s.signIn(br, alice, "/")
+	for b.Loop() {
+		if p := br.get(s.url + "/"); p.status != 200 {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}
+
+// BenchmarkSignIn is a whole sign-in: /login, the provider, the callback
+// (code exchange, ID token verification, userinfo) and the page after.
+func BenchmarkSignIn(b *testing.B) {
+	s := startStack(b, map[string]string{"QSGATE_LOG_LEVEL": "warn"})
+	for b.Loop() {
+		br := newBrowser(b)
+		if p := s.signIn(br, alice, "/"); p.status != 200 {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}
