@@ -64,14 +64,18 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if identityRegion == "" {
 		identityRegion = awsCfg.Region
 	}
-	var mapper handlers.UserMapper = cfg.UserMap
-	if cfg.UserMapping == "template" {
+	var mapper handlers.UserMapper
+	switch cfg.UserMapping {
+	case "file":
+		mapper = cfg.UserMap
+	default:
 		mapper = quicksight.NewTemplateMapper(cfg.UserARNTemplate, cfg.AccountID, cfg.Namespace, identityRegion)
 	}
 	a, err := auth.New(auth.Config{
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
-		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, Logger: log,
+		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -92,7 +96,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Auth: a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
-		PublicURL: cfg.PublicURL, IssuerURL: cfg.OIDCIssuer, TrustedProxies: cfg.TrustedProxies,
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv}, nil
 }

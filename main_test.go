@@ -344,13 +344,16 @@ func TestHealth(t *testing.T) {
 				t.Errorf("%s %s = %d, want 200", method, path, resp.StatusCode)
 			}
 		}
-		resp, err := http.Post(s.url+path, "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 405 {
-			t.Errorf("POST %s = %d, want 405", path, resp.StatusCode)
+		for _, method := range []string{http.MethodPost, http.MethodOptions, "TRACE"} {
+			req, _ := http.NewRequest(method, s.url+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 405 {
+				t.Errorf("%s %s = %d, want 405", method, path, resp.StatusCode)
+			}
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 type evilUser struct {
 	*mockoidc.MockUser
 	claims      func(c *mockoidc.IDTokenClaims)
+	extra       map[string]any // more ID token claims
 	userinfoSub string
 }
 
@@ -30,7 +31,17 @@ func (u evilUser) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims,
 	if u.claims != nil {
 		u.claims(c)
 	}
-	return u.MockUser.Claims(scope, c)
+	base, err := u.MockUser.Claims(scope, c)
+	if err != nil || u.extra == nil {
+		return base, err
+	}
+	data, _ := json.Marshal(base)
+	m := jwt.MapClaims{}
+	json.Unmarshal(data, &m)
+	for k, v := range u.extra {
+		m[k] = v
+	}
+	return m, nil
 }
 
 func (u evilUser) Userinfo(scope []string) ([]byte, error) {
@@ -335,6 +346,98 @@ func TestForwardedHeadersIgnored(t *testing.T) {
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, s.url+"/") {
 			t.Errorf("with %v: Location %q, want it on %s", h, loc, s.url)
+		}
+	}
+}
+
+// An email the provider does not mark verified picks no QuickSight user
+// (fail closed), unless the operator opts in.
+func TestUnverifiedEmail(t *testing.T) {
+	unverified := &mockoidc.MockUser{Subject: "sub-alice", Email: "alice@example.com", EmailVerified: false}
+	tests := []struct {
+		name   string
+		user   mockoidc.User
+		trust  string
+		status int
+	}{
+		{"email_verified absent", unverified, "", 403},
+		{"email_verified the string false", evilUser{MockUser: unverified, extra: map[string]any{"email_verified": "false"}}, "", 403},
+		{"email_verified the string true", evilUser{MockUser: unverified, extra: map[string]any{"email_verified": "true"}}, "", 200},
+		{"operator trusts unverified emails", unverified, "true", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startStack(t, map[string]string{"QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL": tt.trust})
+			p := s.signIn(newBrowser(t), tt.user, "/embed/start")
+			if p.status != tt.status {
+				t.Errorf("status = %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+			if tt.status == 403 && len(s.sim.Calls()) != 0 {
+				t.Errorf("an unverified email reached QuickSight: %+v", s.sim.Calls())
+			}
+		})
+	}
+}
+
+// Oversized input from the provider or in a link is never a 500.
+func TestOversizedSignIn(t *testing.T) {
+	s := startStack(t, nil)
+	big := evilUser{MockUser: alice, extra: map[string]any{"name": strings.Repeat("N", 2200), "preferred_username": strings.Repeat("p", 3000)}}
+	p := s.signIn(newBrowser(t), big, "/embed/start")
+	if p.status != 200 {
+		t.Errorf("huge claims: status %d, want 200 (the huge claims are dropped)\n%s", p.status, p.body)
+	}
+	b := newBrowser(t)
+	p = b.do(b.noFollow(), http.MethodGet, s.url+"/login?rd=/"+strings.Repeat("a", 3000), nil)
+	if p.status != 302 {
+		t.Errorf("huge rd: /login = %d, want 302", p.status)
+	}
+}
+
+// Abandoned logins do not pile up cookies without bound.
+func TestLoginCookiesBounded(t *testing.T) {
+	s := startStack(t, nil)
+	b := newBrowser(t)
+	for i := 0; i < 12; i++ {
+		b.do(b.noFollow(), http.MethodGet, s.url+"/login?rd=/embed/start", nil)
+	}
+	u, _ := url.Parse(s.url + "/auth/callback")
+	n := 0
+	for _, c := range b.c.Jar.Cookies(u) {
+		if strings.HasPrefix(c.Name, "qsgate_login_") {
+			n++
+		}
+	}
+	if n > 5 {
+		t.Errorf("%d login cookies after 12 abandoned logins, want at most 5", n)
+	}
+}
+
+// A provider that fails and echoes the request (code, verifier, secret) in
+// its error body must not get them into our logs.
+func TestProviderErrorBodiesNotLogged(t *testing.T) {
+	echo := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, mockoidc.TokenEndpoint) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			r.ParseForm()
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "upstream failed for "+r.Form.Encode())
+		})
+	}
+	s := startStack(t, nil, echo)
+	b := newBrowser(t)
+	cb := s.loginRedirect(b, alice, "/")
+	p := b.do(b.noFollow(), http.MethodGet, cb.String(), nil)
+	if p.status != 503 {
+		t.Errorf("token endpoint 502: status %d, want 503", p.status)
+	}
+	logs := s.logs.String()
+	for _, secret := range []string{cb.Query().Get("code"), s.env["QSGATE_OIDC_CLIENT_SECRET"], "code_verifier"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q:\n%s", secret, logs)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -54,10 +55,14 @@ type Config struct {
 	PublicURL    *url.URL
 	SessionKeys  [][]byte
 	SessionTTL   time.Duration
-	KeepClaims   []string     // extra ID token / userinfo claims kept in the session
-	HTTPClient   *http.Client // for the provider; nil means http.DefaultClient
-	Logger       *slog.Logger
-	Now          func() time.Time // nil means time.Now
+	KeepClaims   []string // extra ID token / userinfo claims kept in the session
+	// TrustUnverifiedEmail uses the email claim even when the provider does
+	// not say email_verified: true (some providers, such as Entra ID, never
+	// send it). Off, an unverified email is dropped.
+	TrustUnverifiedEmail bool
+	HTTPClient           *http.Client // for the provider; nil means http.DefaultClient
+	Logger               *slog.Logger
+	Now                  func() time.Time // nil means time.Now
 }
 
 // Auth is the sign-in side of the gateway.
@@ -159,6 +164,20 @@ func (a *Auth) discover(ctx context.Context) error {
 	return nil
 }
 
+// LogoutOrigin is the origin of the provider's end_session_endpoint, where
+// the logout form's redirect ends ("" before discovery or without one).
+func (a *Auth) LogoutOrigin() string {
+	p := a.idp.Load()
+	if p == nil || p.endSession == "" {
+		return ""
+	}
+	u, err := url.Parse(p.endSession)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // Ready reports whether discovery is done.
 func (a *Auth) Ready() bool { return a.idp.Load() != nil }
 
@@ -225,6 +244,7 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, rd string) err
 	if !SafeRedirect(rd) {
 		rd = "/"
 	}
+	a.expireStaleLogins(w, r)
 	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), RD: rd}
 	name := a.loginCookieName(ls.State)
 	value, err := securecookie.EncodeMulti(name, ls, a.loginCodec...)
@@ -235,6 +255,27 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, rd string) err
 	target := p.oauth.AuthCodeURL(ls.State, oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier))
 	http.Redirect(w, r, target, http.StatusFound)
 	return nil
+}
+
+// maxPendingLogins bounds the login cookies one browser can hold; past it,
+// the old ones are dropped (their tabs just sign in again), so abandoned
+// logins cannot grow the Cookie header past what proxies accept.
+const maxPendingLogins = 4
+
+func (a *Auth) expireStaleLogins(w http.ResponseWriter, r *http.Request) {
+	prefix := a.cookieName("qsgate_login_")
+	var pending []string
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) {
+			pending = append(pending, c.Name)
+		}
+	}
+	if len(pending) < maxPendingLogins {
+		return
+	}
+	for _, name := range pending {
+		http.SetCookie(w, a.loginCookie(name, "", -1))
+	}
 }
 
 // Finish handles the callback: state first, then the code exchange, then the
@@ -281,22 +322,42 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			return "", &SignInError{Kind: ErrSignIn, Reason: "code exchange refused: " + safeToken(re.ErrorCode)}
 		}
-		return "", &SignInError{Kind: ErrProviderUnavailable, Reason: "code exchange failed: " + err.Error()}
+		return "", &SignInError{Kind: ErrProviderUnavailable, Reason: "code exchange failed: " + describe(err)}
 	}
 	u, err := a.verify(ctx, p, tok, ls.Nonce)
 	if err != nil {
 		return "", err
 	}
-	sess, _ := a.store.New(r, a.cookieName("qsgate_session")) // a fresh session: never reuse one from before sign-in
-	sess.Values["user"] = u
-	if err := a.store.Save(r, w, sess); err != nil {
-		return "", fmt.Errorf("save session: %w", err)
+	if err := a.saveSession(w, u); err != nil {
+		return "", err
 	}
 	a.log.Info("login", "event", "login", "sub", u.Subject, "email", u.Email)
 	if !SafeRedirect(ls.RD) {
 		return "/", nil
 	}
 	return ls.RD, nil
+}
+
+// maxCookie keeps name=value under what every browser stores (4096).
+const maxCookie = 4000
+
+// saveSession writes a new session (never one decoded from the request, so
+// nothing from before sign-in survives). When the ID token makes the cookie
+// too large it is left out: it only serves as id_token_hint at logout.
+func (a *Auth) saveSession(w http.ResponseWriter, u User) error {
+	name := a.cookieName("qsgate_session")
+	for {
+		value, err := securecookie.EncodeMulti(name, map[any]any{"user": u}, a.store.Codecs...)
+		if err == nil && len(name)+len(value) <= maxCookie {
+			opts := *a.store.Options
+			http.SetCookie(w, sessions.NewCookie(name, value, &opts))
+			return nil
+		}
+		if u.IDToken == "" {
+			return &SignInError{Kind: ErrSignIn, Reason: "the user's claims do not fit in a session cookie"}
+		}
+		u.IDToken = ""
+	}
 }
 
 // verify checks the ID token (go-oidc: signature, iss, aud, exp) and what
@@ -326,13 +387,14 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 	if err := idt.Claims(&claims); err != nil {
 		return bad("id token claims: %v", err)
 	}
-	if azp, ok := claims["azp"].(string); ok && azp != a.cfg.ClientID {
-		return bad("id token azp is another client")
+	azp, hasAZP := claims["azp"].(string)
+	if (hasAZP && azp != a.cfg.ClientID) || (!hasAZP && len(idt.Audience) > 1) {
+		return bad("id token azp is missing or another client")
 	}
 	if p.userinfo {
 		ui, err := p.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return User{}, &SignInError{Kind: ErrProviderUnavailable, Reason: "userinfo failed: " + err.Error()}
+			return User{}, &SignInError{Kind: ErrProviderUnavailable, Reason: "userinfo failed: " + describe(err)}
 		}
 		if ui.Subject != idt.Subject {
 			return bad("userinfo sub does not match the id token")
@@ -349,16 +411,21 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 	}
 	u := User{
 		Subject:           idt.Subject,
-		Email:             str(claims["email"]),
-		Name:              str(claims["name"]),
-		PreferredUsername: str(claims["preferred_username"]),
+		Email:             claimString(claims["email"]),
+		Name:              claimString(claims["name"]),
+		PreferredUsername: claimString(claims["preferred_username"]),
 		Expires:           a.now().Add(a.cfg.SessionTTL),
 	}
-	if v, ok := claims["email_verified"].(bool); ok && !v {
-		u.Email = "" // an unverified address must not pick a QuickSight user
+	// Fail closed: only an explicit email_verified true (or the operator's
+	// opt-in) lets the email pick a QuickSight user.
+	if !a.cfg.TrustUnverifiedEmail && !isTrue(claims["email_verified"]) {
+		u.Email = ""
 	}
 	for _, k := range a.cfg.KeepClaims {
-		if v := str(claims[k]); v != "" && u.Claim(k) == "" {
+		if wellKnownClaims[k] {
+			continue // kept in their own fields, and checked there
+		}
+		if v := claimString(claims[k]); v != "" {
 			if u.Extra == nil {
 				u.Extra = map[string]string{}
 			}
@@ -371,14 +438,64 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 	return u, nil
 }
 
-func str(v any) string {
+var wellKnownClaims = map[string]bool{"sub": true, "email": true, "name": true, "preferred_username": true}
+
+// maxClaim bounds each kept claim, so no provider value can overflow the
+// session cookie.
+const maxClaim = 256
+
+// claimString is a string or number claim, "" when absent, another type or
+// too long.
+func claimString(v any) string {
+	var s string
 	switch v := v.(type) {
 	case string:
-		return v
+		s = v
 	case float64:
-		return fmt.Sprint(v)
+		s = fmt.Sprint(v)
 	}
-	return ""
+	if len(s) > maxClaim {
+		return ""
+	}
+	return s
+}
+
+// isTrue accepts the boolean true and the string "true" (some providers
+// send booleans as strings).
+func isTrue(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
+}
+
+// describe says what went wrong talking to the provider without its
+// response body or full URLs, which can echo codes and secrets.
+func describe(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return fmt.Sprintf("HTTP %d %s", re.Response.StatusCode, safeToken(re.ErrorCode))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		target := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			target = u.Scheme + "://" + u.Host + u.Path
+		}
+		return ue.Op + " " + target + ": " + ue.Err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	// go-oidc's userinfo error is "STATUS: BODY"; keep the status only.
+	status, _, _ := strings.Cut(err.Error(), ":")
+	if len(status) > 40 {
+		status = status[:40]
+	}
+	return status
 }
 
 // safeToken keeps an OAuth error code only when it is a short plain word, so

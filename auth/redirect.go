@@ -6,7 +6,7 @@ import (
 )
 
 // maxRedirectLen bounds the return path kept through sign-in.
-const maxRedirectLen = 2048
+const maxRedirectLen = 1024
 
 // SafeRedirect reports whether rd is a local path that is safe to send the
 // browser to after sign-in: rd and every percent-decoding of it must pass

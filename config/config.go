@@ -27,6 +27,9 @@ type Config struct {
 	OIDCClientID     string   // QSGATE_OIDC_CLIENT_ID
 	OIDCClientSecret string   // QSGATE_OIDC_CLIENT_SECRET
 	OIDCScopes       []string // QSGATE_OIDC_SCOPES, always with "openid"
+	// QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL: use the email claim even without
+	// email_verified: true.
+	TrustUnverifiedEmail bool
 
 	SessionKeys [][]byte      // QSGATE_SESSION_KEYS, first one signs
 	SessionTTL  time.Duration // QSGATE_SESSION_TTL
@@ -37,11 +40,11 @@ type Config struct {
 	SessionLifetime int64  // QSGATE_QUICKSIGHT_SESSION_LIFETIME, minutes
 	AWSTimeout      time.Duration
 
-	UserMapping     string                // QSGATE_USER_MAPPING: "template" or "file"
-	UserARNTemplate string                // QSGATE_USER_ARN_TEMPLATE
-	TemplateClaims  []string              // claims the template reads
-	UserMapFile     string                // QSGATE_USER_MAP_FILE
-	UserMap         quicksight.FileMapper // parsed QSGATE_USER_MAP_FILE
+	UserMapping     string                 // QSGATE_USER_MAPPING: "template" or "file"
+	UserARNTemplate string                 // QSGATE_USER_ARN_TEMPLATE
+	TemplateClaims  []string               // claims the template reads
+	UserMapFile     string                 // QSGATE_USER_MAP_FILE
+	UserMap         *quicksight.FileMapper // parsed QSGATE_USER_MAP_FILE
 
 	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
 	ShutdownGrace  time.Duration // QSGATE_SHUTDOWN_GRACE
@@ -93,24 +96,25 @@ func Load(getenv func(string) string) (Config, error) {
 	var p Problems
 	r := reader{getenv: getenv, p: &p}
 	c := Config{
-		ListenAddr:       r.str("QSGATE_LISTEN_ADDR", ":8080"),
-		PublicURL:        r.publicURL("QSGATE_PUBLIC_URL"),
-		OIDCIssuer:       r.absURL("QSGATE_OIDC_ISSUER"),
-		OIDCClientID:     r.required("QSGATE_OIDC_CLIENT_ID"),
-		OIDCClientSecret: r.required("QSGATE_OIDC_CLIENT_SECRET"),
-		OIDCScopes:       r.scopes("QSGATE_OIDC_SCOPES"),
-		SessionKeys:      r.keys("QSGATE_SESSION_KEYS"),
-		SessionTTL:       r.duration("QSGATE_SESSION_TTL", 10*time.Hour, 5*time.Minute, 30*24*time.Hour),
-		AccountID:        r.match("QSGATE_QUICKSIGHT_ACCOUNT_ID", "", accountRE, "must be 12 digits"),
-		Namespace:        r.match("QSGATE_QUICKSIGHT_NAMESPACE", "default", namespaceRE, "must be 1-64 of letters, digits, '.', '_' or '-'"),
-		IdentityRegion:   r.match("QSGATE_QUICKSIGHT_IDENTITY_REGION", "-", regionRE, "must be an AWS region such as us-east-1"),
-		SessionLifetime:  r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
-		AWSTimeout:       r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
-		UserMapping:      r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
-		TrustedProxies:   r.cidrs("QSGATE_TRUSTED_PROXIES"),
-		ShutdownGrace:    r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
-		LogLevel:         r.level("QSGATE_LOG_LEVEL"),
-		LogFormat:        r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
+		ListenAddr:           r.str("QSGATE_LISTEN_ADDR", ":8080"),
+		PublicURL:            r.publicURL("QSGATE_PUBLIC_URL"),
+		OIDCIssuer:           r.absURL("QSGATE_OIDC_ISSUER"),
+		OIDCClientID:         r.required("QSGATE_OIDC_CLIENT_ID"),
+		OIDCClientSecret:     r.required("QSGATE_OIDC_CLIENT_SECRET"),
+		OIDCScopes:           r.scopes("QSGATE_OIDC_SCOPES"),
+		TrustUnverifiedEmail: r.boolean("QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL"),
+		SessionKeys:          r.keys("QSGATE_SESSION_KEYS"),
+		SessionTTL:           r.duration("QSGATE_SESSION_TTL", 10*time.Hour, 5*time.Minute, 30*24*time.Hour),
+		AccountID:            r.match("QSGATE_QUICKSIGHT_ACCOUNT_ID", "", accountRE, "must be 12 digits"),
+		Namespace:            r.match("QSGATE_QUICKSIGHT_NAMESPACE", "default", namespaceRE, "must be 1-64 of letters, digits, '.', '_' or '-'"),
+		IdentityRegion:       r.match("QSGATE_QUICKSIGHT_IDENTITY_REGION", "-", regionRE, "must be an AWS region such as us-east-1"),
+		SessionLifetime:      r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
+		AWSTimeout:           r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
+		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
+		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
+		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
+		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
+		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
 	}
 	if c.IdentityRegion == "-" {
 		c.IdentityRegion = ""
@@ -152,6 +156,7 @@ func (c Config) Summary() string {
 	line("QSGATE_OIDC_CLIENT_ID", c.OIDCClientID)
 	line("QSGATE_OIDC_CLIENT_SECRET", "(set, hidden)")
 	line("QSGATE_OIDC_SCOPES", strings.Join(c.OIDCScopes, " "))
+	line("QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL", strconv.FormatBool(c.TrustUnverifiedEmail))
 	line("QSGATE_SESSION_KEYS", fmt.Sprintf("%d key(s), hidden", len(c.SessionKeys)))
 	line("QSGATE_SESSION_TTL", c.SessionTTL.String())
 	line("QSGATE_QUICKSIGHT_ACCOUNT_ID", c.AccountID)
@@ -161,7 +166,7 @@ func (c Config) Summary() string {
 	line("QSGATE_AWS_TIMEOUT", c.AWSTimeout.String())
 	line("QSGATE_USER_MAPPING", c.UserMapping)
 	if c.UserMapping == "file" {
-		line("QSGATE_USER_MAP_FILE", fmt.Sprintf("%s (%d users)", c.UserMapFile, len(c.UserMap)))
+		line("QSGATE_USER_MAP_FILE", fmt.Sprintf("%s (%d users)", c.UserMapFile, c.UserMap.Len()))
 	} else {
 		line("QSGATE_USER_ARN_TEMPLATE", c.UserARNTemplate)
 	}
@@ -231,7 +236,7 @@ func (r reader) absURL(name string) string {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		r.p.Add(name, "must be an absolute http(s) URL, got %q", v)
 	}
-	return strings.TrimSuffix(v, "/")
+	return v // exactly as given: go-oidc compares the issuer byte for byte
 }
 
 func (r reader) publicURL(name string) *url.URL {
@@ -292,6 +297,15 @@ func (r reader) duration(name string, def, lo, hi time.Duration) time.Duration {
 		r.p.Add(name, "must be between %s and %s, got %s", lo, hi, d)
 	}
 	return d
+}
+
+func (r reader) boolean(name string) bool {
+	v := r.str(name, "false")
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.p.Add(name, "must be true or false, got %q", v)
+	}
+	return b
 }
 
 func (r reader) integer(name string, def, lo, hi int64) int64 {

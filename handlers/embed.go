@@ -61,7 +61,7 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			"user_arn", arn, "entry_point", ep, "aws_request_id", emb.RequestID,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy(d.IssuerURL, src.Scheme+"://"+src.Host))
+		h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), src.Scheme+"://"+src.Host))
 		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 		h.Set("Pragma", "no-cache")
 		return render(c, d, http.StatusOK, "embed.html", struct{ URL, Title string }{emb.URL, title})

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -11,7 +10,6 @@ import (
 // securityHeaders sets the headers every response carries. Pages are private
 // and hold per-user data, so nothing is cached unless a route says so.
 func securityHeaders(d Deps) echo.MiddlewareFunc {
-	csp := contentSecurityPolicy(d.IssuerURL, "'none'")
 	hsts := d.PublicURL.Scheme == "https"
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -19,7 +17,7 @@ func securityHeaders(d Deps) echo.MiddlewareFunc {
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("X-Frame-Options", "SAMEORIGIN")
-			h.Set("Content-Security-Policy", csp)
+			h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'"))
 			h.Set("Cache-Control", "no-store")
 			if hsts {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
@@ -30,11 +28,12 @@ func securityHeaders(d Deps) echo.MiddlewareFunc {
 }
 
 // contentSecurityPolicy allows our own static files, forms to ourselves and
-// the OIDC provider (logout redirects there), and frames from frameSrc.
-func contentSecurityPolicy(issuer, frameSrc string) string {
+// to logoutOrigin (the logout form's redirect ends there; Chrome checks
+// form-action along redirects), and frames from frameSrc.
+func contentSecurityPolicy(logoutOrigin, frameSrc string) string {
 	formAction := "'self'"
-	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
-		formAction += " " + u.Scheme + "://" + u.Host
+	if logoutOrigin != "" {
+		formAction += " " + logoutOrigin
 	}
 	return strings.Join([]string{
 		"default-src 'none'",

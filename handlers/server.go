@@ -27,6 +27,9 @@ type Authenticator interface {
 	Logout(w http.ResponseWriter, r *http.Request) string
 	CurrentUser(r *http.Request) (auth.User, bool)
 	LoginURL(rd string) string
+	// LogoutOrigin is where logout redirects to ("" for none): the CSP's
+	// form-action must allow it.
+	LogoutOrigin() string
 	Ready() bool
 }
 
@@ -50,13 +53,13 @@ type Deps struct {
 	Pages          *templates.Set
 	Logger         *slog.Logger
 	PublicURL      *url.URL
-	IssuerURL      string       // the OIDC provider, allowed as a form target (logout redirects there)
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
 }
 
 // NewServer builds the Echo application with its middleware and routes.
 func NewServer(d Deps) *echo.Echo {
 	e := echo.New()
+	e.Pre(onlyGetHeadPost)
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(discard{}) // everything is logged through d.Logger
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
@@ -76,6 +79,18 @@ func NewServer(d Deps) *echo.Echo {
 	)
 	routes(e, d)
 	return e
+}
+
+// onlyGetHeadPost refuses every other method before routing: qsgate serves
+// no CORS, so OPTIONS (which Echo would otherwise answer 204) is a 405 too.
+func onlyGetHeadPost(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodPost:
+			return next(c)
+		}
+		return echo.ErrMethodNotAllowed
+	}
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies.

@@ -112,34 +112,64 @@ func (m *TemplateMapper) UserARN(c Claims) (string, error) {
 	if missing != nil {
 		return "", missing
 	}
+	if !userARNRE.MatchString(arn) {
+		return "", fmt.Errorf("%w: the template gives %q, not a QuickSight user ARN", ErrNoMapping, arn)
+	}
 	return arn, nil
 }
 
-// FileMapper looks the user up in a map read by ReadUserMap: first by
-// subject, then by email (case-insensitive).
-type FileMapper map[string]string
+// FileMapper looks the user up in a map read by ReadUserMap. Subjects and
+// emails are kept apart, so a user whose email claim happens to equal
+// someone's subject (or whose subject looks like someone's email) matches
+// nothing: keys with an "@" are emails, all others subjects.
+type FileMapper struct {
+	bySub   map[string]string
+	byEmail map[string]string // keys lower-cased (ASCII only)
+}
 
-// UserARN implements Mapper.
-func (m FileMapper) UserARN(c Claims) (string, error) {
-	if sub := c.Claim("sub"); sub != "" {
-		if arn, ok := m[sub]; ok {
-			return arn, nil
-		}
+// Len is the number of users in the map.
+func (m *FileMapper) Len() int { return len(m.bySub) + len(m.byEmail) }
+
+// UserARN implements Mapper: the subject first, then the email, which must
+// be a plain ASCII address with one "@" (the auth package only passes
+// verified emails).
+func (m *FileMapper) UserARN(c Claims) (string, error) {
+	if arn, ok := m.bySub[c.Claim("sub")]; ok {
+		return arn, nil
 	}
-	if email := strings.ToLower(c.Claim("email")); email != "" {
-		if arn, ok := m[email]; ok {
+	if email, ok := emailKey(c.Claim("email")); ok {
+		if arn, ok := m.byEmail[email]; ok {
 			return arn, nil
 		}
 	}
 	return "", fmt.Errorf("%w: no row in the user map file", ErrNoMapping)
 }
 
+// emailKey lower-cases an address for lookup. Only ASCII is accepted:
+// Unicode case folding maps look-alikes (the Kelvin sign to "k") onto
+// other people's addresses.
+func emailKey(s string) (string, bool) {
+	if strings.Count(s, "@") != 1 || strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@") {
+		return "", false
+	}
+	b := []byte(s)
+	for i, ch := range b {
+		switch {
+		case ch >= 'A' && ch <= 'Z':
+			b[i] = ch + ('a' - 'A')
+		case ch <= ' ' || ch >= 0x7f:
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
 // ReadUserMap parses a user map file. The format follows the file name:
 // .yaml/.yml is a mapping of subject-or-email to ARN; anything else is CSV
 // with two columns, key and ARN, an optional "key,arn" header and # comments.
-// Emails (keys with an @) are matched case-insensitively. Errors carry the
-// line number.
-func ReadUserMap(name string, data []byte) (FileMapper, error) {
+// Keys with an "@" are emails, matched case-insensitively; the others are
+// subjects, matched exactly. Errors carry the line number.
+func ReadUserMap(name string, data []byte) (*FileMapper, error) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yaml", ".yml":
 		return readYAMLMap(data)
@@ -148,12 +178,12 @@ func ReadUserMap(name string, data []byte) (FileMapper, error) {
 	}
 }
 
-func readCSVMap(data []byte) (FileMapper, error) {
+func readCSVMap(data []byte) (*FileMapper, error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comment = '#'
 	r.FieldsPerRecord = 2
 	r.TrimLeadingSpace = true
-	m := FileMapper{}
+	m := &FileMapper{bySub: map[string]string{}, byEmail: map[string]string{}}
 	for first := true; ; first = false {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -178,12 +208,12 @@ func readCSVMap(data []byte) (FileMapper, error) {
 	return m, m.nonEmpty()
 }
 
-func readYAMLMap(data []byte) (FileMapper, error) {
+func readYAMLMap(data []byte) (*FileMapper, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err // yaml's errors already say "yaml: line N: ..."
 	}
-	m := FileMapper{}
+	m := &FileMapper{bySub: map[string]string{}, byEmail: map[string]string{}}
 	if len(doc.Content) == 0 {
 		return m, m.nonEmpty()
 	}
@@ -203,25 +233,30 @@ func readYAMLMap(data []byte) (FileMapper, error) {
 	return m, m.nonEmpty()
 }
 
-func (m FileMapper) add(key, arn string) error {
-	if key == "" {
+func (m *FileMapper) add(key, arn string) error {
+	into := m.bySub
+	switch {
+	case key == "":
 		return errors.New("empty key")
-	}
-	if strings.Contains(key, "@") {
-		key = strings.ToLower(key)
+	case strings.Contains(key, "@"):
+		email, ok := emailKey(key)
+		if !ok {
+			return fmt.Errorf("%q is not a plain ASCII email address", key)
+		}
+		key, into = email, m.byEmail
 	}
 	if !userARNRE.MatchString(arn) {
 		return fmt.Errorf("%q is not a QuickSight user ARN (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME)", arn)
 	}
-	if _, dup := m[key]; dup {
+	if _, dup := into[key]; dup {
 		return fmt.Errorf("%q is listed twice", key)
 	}
-	m[key] = arn
+	into[key] = arn
 	return nil
 }
 
-func (m FileMapper) nonEmpty() error {
-	if len(m) == 0 {
+func (m *FileMapper) nonEmpty() error {
+	if m.Len() == 0 {
 		return errors.New("no mappings in the file")
 	}
 	return nil

@@ -68,7 +68,7 @@ func TestTemplateClaims(t *testing.T) {
 }
 
 func TestFileMapper(t *testing.T) {
-	m, err := ReadUserMap("users.csv", []byte("key,arn\nAlice@Example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nsub-7,arn:aws:quicksight:us-east-1:123456789012:user/default/seven\n"))
+	m, err := ReadUserMap("users.csv", []byte("key,arn\nAlice@Example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nsub-7,arn:aws:quicksight:us-east-1:123456789012:user/default/seven\nkate@example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/kate\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,9 @@ func TestFileMapper(t *testing.T) {
 		{claims{"sub": "sub-7", "email": "alice@example.com"}, "arn:aws:quicksight:us-east-1:123456789012:user/default/seven"},
 		{claims{"sub": "nobody"}, ""},
 		{claims{"sub": "nobody", "email": "attacker@evil.com@alice@example.com"}, ""},
+		{claims{"sub": "nobody", "email": "sub-7"}, ""},                 // an email claim equal to someone's subject
+		{claims{"sub": "alice@example.com"}, ""},                        // a subject that looks like someone's email
+		{claims{"sub": "nobody", "email": "\u212Aate@example.com"}, ""}, // the Kelvin sign folds to k in Unicode, not here
 	}
 	for _, tt := range tests {
 		got, err := m.UserARN(tt.claims)
