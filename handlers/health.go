@@ -23,3 +23,9 @@ func readyz(a Authenticator) echo.HandlerFunc {
 		return c.String(http.StatusOK, "ready\n")
 	}
 }
+
+// noContent answers 204: browsers ask for /favicon.ico on every site, and
+// the portal has none worth a 404 line in the log.
+func noContent() echo.HandlerFunc {
+	return func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+}

@@ -19,6 +19,7 @@ func routes(e *echo.Echo, d Deps) {
 	e.GET("/readyz", readyz(d.Auth))
 	e.HEAD("/readyz", readyz(d.Auth))
 	e.Group("/static", cacheFor(86400)).StaticFS("/", static.Files)
+	e.GET("/favicon.ico", noContent(), cacheFor(86400))
 
 	e.GET("/login", login(d.Auth))
 	e.GET("/auth/callback", callback(d.Auth, d.PublicURL))
