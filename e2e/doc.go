@@ -1,0 +1,40 @@
+// Package e2e holds qsgate's end-to-end tests: the real gateway binary,
+// built once per run and started as separate processes, signed in to through
+// the development OIDC provider and embedding the QuickSight simulator (both
+// from package demo), driven by a real browser (chromium, through chromedp)
+// and run behind a real load balancer (nginx). It provides no code of its
+// own; everything is in its _test.go files.
+//
+// What the tests prove:
+//
+//   - browser_test.go: a user signs in on the provider's page, every kind of
+//     console page opens the simulator for the right user and entry point, a
+//     reload asks QuickSight for a new URL, sign-out works, readers and users
+//     without a QuickSight user get the right refusal page, and the browser
+//     reports no Content Security Policy or mixed-content problem.
+//     Screenshots go to e2e/out/.
+//   - loadbalancer_test.go: two gateways behind nginx share sign-ins
+//     (a sign-in started on one finishes on the other), page views alternate,
+//     shutdown drains an in-flight request, a rolling restart under load
+//     fails no request, and forged forwarding headers never reach a redirect.
+//   - requirements_test.go: finding chromium and nginx, and the skips.
+//
+// The gateway binary is built once per run (with -race when the tests run
+// with -race) and started as `qsgate serve` with the demo settings in its
+// environment; every process the tests start is killed at the end, also
+// when a test fails.
+//
+// Run them with
+//
+//	QSGATE_E2E=1 go test ./e2e/
+//
+// They need chromium (/usr/bin/chromium: apt-get install chromium) and nginx
+// (apt-get install nginx; /usr/sbin/nginx is found outside PATH too), or the
+// paths in QSGATE_E2E_CHROMIUM and QSGATE_E2E_NGINX. Without them the tests
+// skip, saying what is missing; with QSGATE_E2E=1 they fail instead, so CI
+// cannot pass without running them. They always skip with -short.
+//
+// Logs of every gateway, nginx and the demo provider and simulator, and the
+// screenshots, are written under e2e/out/ (ignored by git); a failing test
+// prints the tail of the logs.
+package e2e
