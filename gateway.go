@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,7 @@ type gateway struct {
 	log      *slog.Logger
 	auth     *auth.Auth
 	server   *echo.Echo
+	draining *atomic.Bool // set on shutdown: /readyz fails from then on
 }
 
 // envWithFile chains the env file behind getenv (an empty value counts as
@@ -94,11 +96,13 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		SessionLifetime: cfg.SessionLifetime,
 		Timeout:         cfg.AWSTimeout,
 	}
+	draining := new(atomic.Bool)
 	srv := handlers.NewServer(handlers.Deps{
-		Auth: a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
+		Draining: draining.Load,
+		Auth:     a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv, draining: draining}, nil
 }
 
 // loadAWS loads the SDK's own configuration (profile, credential chain,
@@ -151,8 +155,10 @@ func (g *gateway) summary() string {
 	return s
 }
 
-// serve runs until ctx ends, then drains in-flight requests for up to
-// QSGATE_SHUTDOWN_GRACE.
+// serve runs until ctx ends. Then /readyz fails for QSGATE_SHUTDOWN_DELAY
+// (so load balancers that poll it stop sending new requests) while requests
+// are still served, the listener closes, and in-flight requests get up to
+// QSGATE_SHUTDOWN_GRACE to finish.
 func (g *gateway) serve(ctx context.Context) error {
 	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
 	if err != nil {
@@ -178,6 +184,11 @@ func (g *gateway) serve(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	g.draining.Store(true)
+	if g.cfg.ShutdownDelay > 0 {
+		g.log.Info("shutting down: readyz fails now, still serving", "delay", g.cfg.ShutdownDelay)
+		time.Sleep(g.cfg.ShutdownDelay)
 	}
 	g.log.Info("shutting down, draining requests", "grace", g.cfg.ShutdownGrace)
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)

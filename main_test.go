@@ -438,3 +438,30 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 }
 
 var _ = qssim.DefaultRegion
+
+// On shutdown /readyz fails at once while pages are still served for
+// QSGATE_SHUTDOWN_DELAY, so a load balancer polling it can move away first.
+func TestShutdownDelayFailsReadiness(t *testing.T) {
+	s := startStack(t, map[string]string{"QSGATE_SHUTDOWN_DELAY": "5s", "QSGATE_SHUTDOWN_GRACE": "1s"})
+	b := newBrowser(t)
+	s.signIn(b, alice, "/")
+	s.shutdown()
+	status := func(path string) int {
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatalf("GET %s during the shutdown delay: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ready := 200
+	for i := 0; i < 500 && ready == 200; i++ {
+		ready = status("/readyz")
+	}
+	if ready != 503 {
+		t.Fatalf("/readyz = %d after the stop signal, want 503", ready)
+	}
+	if p := b.get(s.url + "/embed/start"); p.status != 200 {
+		t.Errorf("a page during the shutdown delay = %d, want 200", p.status)
+	}
+}

@@ -34,7 +34,10 @@ type stack struct {
 	sim  *qssim.Server
 	logs *syncBuffer
 	env  map[string]string
-	stop func()
+	// shutdown sends the stop signal (cancels run's context) and returns at
+	// once; stop also waits for run to return.
+	shutdown func()
+	stop     func()
 }
 
 const testAccount = "123456789012"
@@ -135,6 +138,7 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 	go func() {
 		done <- run(ctx, []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, io.Discard, s.logs)
 	}()
+	s.shutdown = cancel
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -144,7 +148,7 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 				if err != nil {
 					t.Errorf("run returned %v", err)
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(30 * time.Second):
 				t.Errorf("run did not stop")
 			}
 		})

@@ -47,6 +47,7 @@ type Config struct {
 	UserMap         *quicksight.FileMapper // parsed QSGATE_USER_MAP_FILE
 
 	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
+	ShutdownDelay  time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
 	ShutdownGrace  time.Duration // QSGATE_SHUTDOWN_GRACE
 	LogLevel       slog.Level    // QSGATE_LOG_LEVEL
 	LogFormat      string        // QSGATE_LOG_FORMAT: "text" or "json"
@@ -112,6 +113,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AWSTimeout:           r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
 		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
+		ShutdownDelay:        r.duration("QSGATE_SHUTDOWN_DELAY", 0, 0, 5*time.Minute),
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
@@ -175,6 +177,7 @@ func (c Config) Summary() string {
 		proxies[i] = n.String()
 	}
 	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_SHUTDOWN_DELAY", c.ShutdownDelay.String())
 	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
 	line("QSGATE_LOG_FORMAT", c.LogFormat)

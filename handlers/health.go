@@ -14,11 +14,15 @@ func healthz() echo.HandlerFunc {
 }
 
 // readyz is GET/HEAD /readyz: OIDC discovery is done (the AWS configuration
-// was loaded before the server started), so sign-in and embedding can work.
-func readyz(a Authenticator) echo.HandlerFunc {
+// was loaded before the server started), so sign-in and embedding can work,
+// and the instance is not shutting down.
+func readyz(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !a.Ready() {
+		if !d.Auth.Ready() {
 			return c.String(http.StatusServiceUnavailable, "not ready: OIDC discovery pending\n")
+		}
+		if d.Draining != nil && d.Draining() {
+			return c.String(http.StatusServiceUnavailable, "not ready: shutting down\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	}

@@ -16,8 +16,8 @@ func routes(e *echo.Echo, d Deps) {
 
 	e.GET("/healthz", healthz())
 	e.HEAD("/healthz", healthz())
-	e.GET("/readyz", readyz(d.Auth))
-	e.HEAD("/readyz", readyz(d.Auth))
+	e.GET("/readyz", readyz(d))
+	e.HEAD("/readyz", readyz(d))
 	e.Group("/static", cacheFor(86400)).StaticFS("/", static.Files)
 	e.GET("/favicon.ico", noContent(), cacheFor(86400))
 

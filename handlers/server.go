@@ -54,6 +54,7 @@ type Deps struct {
 	Logger         *slog.Logger
 	PublicURL      *url.URL
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
+	Draining       func() bool  // true once shutdown began; nil means never
 }
 
 // NewServer builds the Echo application with its middleware and routes.
