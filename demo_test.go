@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	formActionRE = regexp.MustCompile(`<form method="post" action="([^"]+)" id="login-form">`)
+	hiddenRE     = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// `qsgate demo` as a newcomer runs it: one command, then sign in as alice on
+// the built-in page and get the console page.
+func TestDemoCommand(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, logs := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", addr}, func(string) string { return "" }, stdout, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("demo did not stop on Ctrl-C")
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nlogs:\n%s", stdout, logs)
+		}
+	})
+	base := "http://" + addr
+	for i := 0; i < 500; i++ {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{"THIS IS A DEMO", "Open " + base, "alice", "rita", "nora"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	b := newBrowser(t)
+	login := b.get(base + "/embed/analyses/q3")
+	m := formActionRE.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
+	}
+	action, _ := url.Parse(login.url)
+	action, _ = action.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	form := url.Values{"user": {"alice"}}
+	for _, h := range hiddenRE.FindAllStringSubmatch(login.body, -1) {
+		form.Set(h[1], h[2])
+	}
+	p := b.do(b.c, http.MethodPost, action.String(), form)
+	if p.status != 200 || p.url != base+"/embed/analyses/q3" {
+		t.Fatalf("after signing in as alice: %s, want 200 at /embed/analyses/q3\n%s", p, p.body)
+	}
+	src := iframeSrc(t, p)
+	resp, err := http.Get(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"alice@example.com", "/analyses/q3", "demo"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the simulator's console page lacks %q", want)
+		}
+	}
+}
+
+func TestDemoRefusesNonLoopback(t *testing.T) {
+	for _, args := range [][]string{
+		{"demo", "--addr", "0.0.0.0:8080"},
+		{"demo", "--addr", ":8080"},
+		{"demo", "--addr", "127.0.0.1:0", "--public-url", "http://portal.example.com"},
+	} {
+		if err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			t.Errorf("qsgate %s started; want a refusal", strings.Join(args, " "))
+		}
+	}
+}
