@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qsgate/qsgate/qssim"
 )
@@ -260,7 +262,7 @@ func TestTimeoutIs504(t *testing.T) {
 	s := startStack(t, map[string]string{"QSGATE_AWS_TIMEOUT": "1s"})
 	b := newBrowser(t)
 	s.signIn(b, alice, "/")
-	s.sim.SetLatency(10 * 1e9)
+	s.sim.SetLatency(10 * time.Second)
 	defer s.sim.SetLatency(0)
 	p := b.get(s.url + "/embed/start")
 	if p.status != 504 || !strings.Contains(p.body, "QuickSight did not answer in time") {
@@ -463,5 +465,48 @@ func TestShutdownDelayFailsReadiness(t *testing.T) {
 	}
 	if p := b.get(s.url + "/embed/start"); p.status != 200 {
 		t.Errorf("a page during the shutdown delay = %d, want 200", p.status)
+	}
+}
+
+// With the provider unreachable the gateway still starts: it is alive, not
+// ready, and sign-in answers a 503 page in plain words, never a 500.
+func TestProviderDown(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{
+		"QSGATE_LISTEN_ADDR": addr, "QSGATE_PUBLIC_URL": "http://" + addr,
+		"QSGATE_OIDC_ISSUER": "http://" + freeAddr(t) + "/nobody-home", "QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s",
+		"QSGATE_SESSION_KEYS": "test-session-key-0123456789abcdefghijkl", "QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount,
+		"AWS_REGION": "us-east-1", "QSGATE_SHUTDOWN_GRACE": "1s",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + addr
+	var resp *http.Response
+	var err error
+	for i := 0; i < 500; i++ {
+		if resp, err = http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/healthz: %v", err)
+	}
+	if resp, _ := http.Get(base + "/readyz"); resp.StatusCode != 503 {
+		t.Errorf("/readyz = %d with the provider down, want 503", resp.StatusCode)
+	}
+	b := newBrowser(t)
+	p := b.get(base + "/embed/start")
+	if p.status != 503 || !strings.Contains(p.body, "The sign-in service is unavailable") || p.header.Get("Retry-After") == "" {
+		t.Errorf("sign-in with the provider down: %s, want a 503 page with Retry-After\n%s", p, p.body)
+	}
+	if !strings.Contains(logs.String(), "oidc discovery failed, will retry") {
+		t.Errorf("no log line about the failing discovery:\n%s", logs)
 	}
 }

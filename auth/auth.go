@@ -60,7 +60,7 @@ type Config struct {
 	// not say email_verified: true (some providers, such as Entra ID, never
 	// send it). Off, an unverified email is dropped.
 	TrustUnverifiedEmail bool
-	HTTPClient           *http.Client // for the provider; nil means http.DefaultClient
+	HTTPClient           *http.Client // for the provider; nil means a client with a 15s timeout
 	Logger               *slog.Logger
 	Now                  func() time.Time // nil means time.Now
 }
