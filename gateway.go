@@ -20,6 +20,7 @@ import (
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/config"
 	"github.com/qsgate/qsgate/handlers"
+	"github.com/qsgate/qsgate/metrics"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
 )
@@ -32,7 +33,8 @@ type gateway struct {
 	log      *slog.Logger
 	auth     *auth.Auth
 	server   *echo.Echo
-	draining *atomic.Bool // set on shutdown: /readyz fails from then on
+	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
+	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 }
 
 // envWithFile chains the env file behind getenv (an empty value counts as
@@ -97,12 +99,18 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Timeout:         cfg.AWSTimeout,
 	}
 	draining := new(atomic.Bool)
+	var m *metrics.Metrics
+	var rec handlers.Recorder // stays a nil interface when metrics are off
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		rec = m
+	}
 	srv := handlers.NewServer(handlers.Deps{
-		Draining: draining.Load,
-		Auth:     a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
+		Draining: draining.Load, Metrics: rec,
+		Auth: a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv, draining: draining}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv, draining: draining, metrics: m}, nil
 }
 
 // loadAWS loads the SDK's own configuration (profile, credential chain,
@@ -171,6 +179,19 @@ func (g *gateway) serve(ctx context.Context) error {
 		WriteTimeout:      g.cfg.AWSTimeout + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	if g.metrics != nil {
+		mln, err := net.Listen("tcp", g.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("QSGATE_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", g.metrics.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ms.Serve(mln) }() // returns when closed below
+		defer ms.Close()
+		g.log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	discoverCtx, stopDiscovery := context.WithCancel(ctx)
 	defer stopDiscovery()

@@ -510,3 +510,40 @@ func TestProviderDown(t *testing.T) {
 		t.Errorf("no log line about the failing discovery:\n%s", logs)
 	}
 }
+
+// Metrics are served on their own address only, with fixed labels.
+func TestMetrics(t *testing.T) {
+	metricsAddr := freeAddr(t)
+	s := startStack(t, map[string]string{"QSGATE_METRICS_ADDR": metricsAddr})
+	b := newBrowser(t)
+	s.signIn(b, alice, "/embed/start")
+	s.sim.FailUser(arnOf("alice@example.com"), "ResourceNotFoundException")
+	b.get(s.url + "/embed/dashboards/gone")
+	b.get(s.url + "/embed/dashboards/bad.id")
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`qsgate_logins_total{result="ok"} 1`,
+		`qsgate_embed_urls_total{result="ok"} 1`,
+		`qsgate_embed_urls_total{result="ResourceNotFoundException"} 1`,
+		`qsgate_embed_urls_total{result="bad_request"} 1`,
+		`qsgate_quicksight_request_duration_seconds_count 2`,
+		`qsgate_http_request_duration_seconds_count{code="200",method="GET",route="/embed/start"} 1`,
+		`qsgate_http_request_duration_seconds_count{code="404",method="GET",route="/embed/dashboards/:id"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(body), "alice") || strings.Contains(string(body), "gone") {
+		t.Errorf("metrics carry a user or an id")
+	}
+	if p := b.do(b.noFollow(), http.MethodGet, s.url+"/metrics", nil); p.status != 404 {
+		t.Errorf("public /metrics = %d, want 404", p.status)
+	}
+}

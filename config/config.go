@@ -20,8 +20,11 @@ import (
 
 // Config is every setting qsgate reads, already checked.
 type Config struct {
-	ListenAddr string   // QSGATE_LISTEN_ADDR
-	PublicURL  *url.URL // QSGATE_PUBLIC_URL, scheme and host only
+	ListenAddr string // QSGATE_LISTEN_ADDR
+	// MetricsAddr is QSGATE_METRICS_ADDR: where /metrics is served, apart
+	// from the public port; "" means no metrics.
+	MetricsAddr string
+	PublicURL   *url.URL // QSGATE_PUBLIC_URL, scheme and host only
 
 	OIDCIssuer       string   // QSGATE_OIDC_ISSUER
 	OIDCClientID     string   // QSGATE_OIDC_CLIENT_ID
@@ -98,6 +101,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv, p: &p}
 	c := Config{
 		ListenAddr:           r.str("QSGATE_LISTEN_ADDR", ":8080"),
+		MetricsAddr:          r.str("QSGATE_METRICS_ADDR", ""),
 		PublicURL:            r.publicURL("QSGATE_PUBLIC_URL"),
 		OIDCIssuer:           r.absURL("QSGATE_OIDC_ISSUER"),
 		OIDCClientID:         r.required("QSGATE_OIDC_CLIENT_ID"),
@@ -117,6 +121,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
+		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
 	}
 	if c.IdentityRegion == "-" {
 		c.IdentityRegion = ""
@@ -153,6 +160,7 @@ func (c Config) Summary() string {
 	line := func(k, v string) { fmt.Fprintf(&b, "  %-36s %s\n", k, v) }
 	b.WriteString("configuration is valid:\n")
 	line("QSGATE_LISTEN_ADDR", c.ListenAddr)
+	line("QSGATE_METRICS_ADDR", cmpOr(c.MetricsAddr, "(off)"))
 	line("QSGATE_PUBLIC_URL", c.PublicURL.String())
 	line("QSGATE_OIDC_ISSUER", c.OIDCIssuer)
 	line("QSGATE_OIDC_CLIENT_ID", c.OIDCClientID)

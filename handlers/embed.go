@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,11 +34,32 @@ func itemEntryPoint(prefix string) entryPointFunc {
 	}
 }
 
+// embedResult names an embed outcome for the metrics: ok, the AWS error
+// code, or why no call was made. The set is small and fixed.
+func embedResult(err error) string {
+	var qe *quicksight.Error
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &qe):
+		return qe.Code
+	case errors.Is(err, quicksight.ErrNoMapping):
+		return "no_mapping"
+	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint):
+		return "bad_request"
+	}
+	return "other"
+}
+
 // embed is GET /embed/{entry point}: a fresh GetSessionEmbedUrl for this
 // user and entry point, rendered into a full-window iframe. The URL is
 // single-use, so it is never cached, stored or logged.
 func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
+	return func(c echo.Context) (err error) {
+		var took time.Duration
+		if d.Metrics != nil {
+			defer func() { d.Metrics.Embed(embedResult(err), took) }()
+		}
 		ep, title, err := entryPoint(c)
 		if err != nil {
 			return err
@@ -49,7 +72,9 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		start := time.Now()
 		emb, err := d.Embeds.SessionEmbedURL(c.Request().Context(), arn, ep)
+		took = time.Since(start)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ func routes(e *echo.Echo, d Deps) {
 	e.GET("/favicon.ico", noContent(), cacheFor(86400))
 
 	e.GET("/login", login(d.Auth))
-	e.GET("/auth/callback", callback(d.Auth, d.PublicURL))
+	e.GET("/auth/callback", callback(d.Auth, d.PublicURL, d.Metrics))
 	e.POST("/logout", logout(d.Auth), csrf)
 	e.GET("/signed-out", signedOut(d))
 

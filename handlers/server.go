@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -45,6 +46,14 @@ type UserMapper interface {
 	UserARN(c quicksight.Claims) (string, error)
 }
 
+// Recorder counts what happens for the metrics (metrics.Metrics; a nil
+// *metrics.Metrics records nothing).
+type Recorder interface {
+	Request(route, method string, code int, d time.Duration)
+	Login(result string)
+	Embed(result string, quicksight time.Duration)
+}
+
 // Deps is everything the handlers need.
 type Deps struct {
 	Auth           Authenticator
@@ -55,6 +64,7 @@ type Deps struct {
 	PublicURL      *url.URL
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
 	Draining       func() bool  // true once shutdown began; nil means never
+	Metrics        Recorder     // nil means none
 }
 
 // NewServer builds the Echo application with its middleware and routes.
@@ -68,7 +78,7 @@ func NewServer(d Deps) *echo.Echo {
 
 	e.Use(
 		middleware.RequestID(),
-		requestLog(d.Logger),
+		requestLog(d.Logger, d.Metrics),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 				d.Logger.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
@@ -107,12 +117,16 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 }
 
 // requestLog logs one line per request: the path only, never the query
-// (the callback's query holds the authorization code).
-func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+// (the callback's query holds the authorization code). It also feeds the
+// request metrics, labelled by route template.
+func requestLog(log *slog.Logger, rec Recorder) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true,
+		LogMethod: true, LogURIPath: true, LogRoutePath: true, LogStatus: true, LogLatency: true,
 		LogRemoteIP: true, LogRequestID: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			if rec != nil {
+				rec.Request(v.RoutePath, v.Method, v.Status, v.Latency)
+			}
 			log.Info("request", "method", v.Method, "path", v.URIPath, "status", v.Status,
 				"duration_ms", v.Latency.Milliseconds(), "client_ip", v.RemoteIP, "request_id", v.RequestID)
 			return nil

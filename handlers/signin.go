@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -21,14 +22,27 @@ func login(a Authenticator) echo.HandlerFunc {
 
 // callback is GET /auth/callback, the OIDC redirect target: it finishes
 // sign-in and goes back to the page the user asked for.
-func callback(a Authenticator, public *url.URL) echo.HandlerFunc {
+func callback(a Authenticator, public *url.URL, rec Recorder) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rd, err := a.Finish(c.Response(), c.Request())
+		if rec != nil {
+			rec.Login(loginResult(err))
+		}
 		if err != nil {
 			return err
 		}
 		return c.Redirect(http.StatusFound, public.String()+rd)
 	}
+}
+
+func loginResult(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, auth.ErrProviderUnavailable):
+		return "provider_error"
+	}
+	return "refused"
 }
 
 // logout is POST /logout (CSRF-checked): end the session, then let the
