@@ -185,7 +185,9 @@ func TestHomePage(t *testing.T) {
 // The nine errors of the seed, and the reader, each give their status and
 // page; no page shows AWS's own text.
 func TestQuickSightErrors(t *testing.T) {
-	s := startStack(t, nil)
+	// The SDK's standard retryer backs off up to ~6 s over its three
+	// attempts: the timeout must not cut the retries short.
+	s := startStack(t, map[string]string{"QSGATE_AWS_TIMEOUT": "60s"})
 	b := newBrowser(t)
 	s.signIn(b, alice, "/")
 	tests := []struct {
@@ -193,16 +195,17 @@ func TestQuickSightErrors(t *testing.T) {
 		status     int
 		title      string
 		retryAfter bool
+		attempts   int // the SDK retries throttling and internal failures
 	}{
-		{"QuickSightUserNotFoundException", 403, "You have no QuickSight user yet", false},
-		{"ResourceNotFoundException", 404, "Not found in QuickSight", false},
-		{"ThrottlingException", 503, "QuickSight is busy", true},
-		{"AccessDeniedException", 502, "QuickSight refused the portal", false},
-		{"InternalFailureException", 502, "QuickSight is unavailable", false},
-		{"UnsupportedUserEditionException", 502, "QuickSight console embedding is not available", false},
-		{"ResourceExistsException", 502, "QuickSight could not open this page", false},
-		{"InvalidParameterValueException", 502, "QuickSight could not open this page", false},
-		{"SessionLifetimeInMinutesInvalidException", 502, "QuickSight could not open this page", false},
+		{"QuickSightUserNotFoundException", 403, "You have no QuickSight user yet", false, 1},
+		{"ResourceNotFoundException", 404, "Not found in QuickSight", false, 1},
+		{"ThrottlingException", 503, "QuickSight is busy", true, 3},
+		{"AccessDeniedException", 502, "QuickSight refused the portal", false, 1},
+		{"InternalFailureException", 502, "QuickSight is unavailable", false, 3},
+		{"UnsupportedUserEditionException", 502, "QuickSight console embedding is not available", false, 1},
+		{"ResourceExistsException", 502, "QuickSight could not open this page", false, 1},
+		{"InvalidParameterValueException", 502, "QuickSight could not open this page", false, 1},
+		{"SessionLifetimeInMinutesInvalidException", 502, "QuickSight could not open this page", false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
@@ -223,6 +226,9 @@ func TestQuickSightErrors(t *testing.T) {
 			}
 			if !strings.Contains(s.logs.String(), "aws_error="+tt.code) {
 				t.Errorf("no log line with aws_error=%s", tt.code)
+			}
+			if got := len(embedCalls(s.sim)); got != tt.attempts {
+				t.Errorf("GetSessionEmbedUrl attempts = %d, want %d", got, tt.attempts)
 			}
 		})
 	}
