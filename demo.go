@@ -18,7 +18,7 @@ func runDemo(ctx context.Context, addr, publicURL string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("--addr: the demo listens on loopback only (e.g. 127.0.0.1:%s); it must not face a network", port)
 	}
 	if publicURL == "" {

@@ -90,6 +90,8 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo", "--addr", "0.0.0.0:8080"},
 		{"demo", "--addr", ":8080"},
+		{"demo", "--addr", "192.0.2.2:8080", "--public-url", "http://127.0.0.1:8080"},
+		{"demo", "--addr", "example.com:8080"},
 		{"demo", "--addr", "127.0.0.1:0", "--public-url", "http://portal.example.com"},
 	} {
 		if err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {

@@ -55,9 +55,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if err != nil && !errors.As(err, &problems) {
 		return nil, err
 	}
-	awsCfg, endpoint, awsErr := loadAWS(ctx, getenv)
-	if awsErr != nil {
-		problems.Add("AWS_REGION", "%v", awsErr)
+	awsCfg, endpoint, awsProblem := loadAWS(ctx, getenv)
+	if awsProblem != nil {
+		problems = append(problems, *awsProblem)
 	}
 	if len(problems) > 0 {
 		return nil, problems
@@ -116,7 +116,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 // loadAWS loads the SDK's own configuration (profile, credential chain,
 // retryer). Settings that may come from the env file are passed explicitly,
 // since the SDK reads only the process environment.
-func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, string, error) {
+func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, string, *config.Problem) {
 	var opts []func(*awsconfig.LoadOptions) error
 	region := getenv("AWS_REGION")
 	if region == "" {
@@ -138,10 +138,14 @@ func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, strin
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, "", fmt.Errorf("cannot load the AWS configuration: %v", err)
+		variable := "AWS configuration"
+		if getenv("AWS_PROFILE") != "" {
+			variable = "AWS_PROFILE"
+		}
+		return aws.Config{}, "", &config.Problem{Var: variable, Rule: fmt.Sprintf("cannot load: %v", err)}
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, "", errors.New("missing (set AWS_REGION, or a region in the AWS profile)")
+		return aws.Config{}, "", &config.Problem{Var: "AWS_REGION", Rule: "missing (set AWS_REGION, or a region in the AWS profile)"}
 	}
 	return cfg, endpoint, nil
 }

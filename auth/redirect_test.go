@@ -67,6 +67,9 @@ func TestSafeRedirectRejects(t *testing.T) {
 func TestSafeRedirectOpenRedirectList(t *testing.T) {
 	f, err := os.Open("../../shared/testdata/openredirects.txt")
 	if err != nil {
+		if os.Getenv("QSGATE_E2E") == "1" { // CI: everything must run
+			t.Fatalf("../shared/testdata/openredirects.txt is missing: %v", err)
+		}
 		t.Skipf("../shared/testdata/openredirects.txt not beside the repo (CI has it): %v", err)
 	}
 	defer f.Close()

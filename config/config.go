@@ -100,8 +100,8 @@ func Load(getenv func(string) string) (Config, error) {
 	var p Problems
 	r := reader{getenv: getenv, p: &p}
 	c := Config{
-		ListenAddr:           r.str("QSGATE_LISTEN_ADDR", ":8080"),
-		MetricsAddr:          r.str("QSGATE_METRICS_ADDR", ""),
+		ListenAddr:           r.hostPort("QSGATE_LISTEN_ADDR", ":8080"),
+		MetricsAddr:          r.hostPort("QSGATE_METRICS_ADDR", ""),
 		PublicURL:            r.publicURL("QSGATE_PUBLIC_URL"),
 		OIDCIssuer:           r.absURL("QSGATE_OIDC_ISSUER"),
 		OIDCClientID:         r.required("QSGATE_OIDC_CLIENT_ID"),
@@ -210,6 +210,19 @@ func (r reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// hostPort is a listen address: [host]:port.
+func (r reader) hostPort(name, def string) string {
+	v := r.str(name, def)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		r.p.Add(name, "must be HOST:PORT or :PORT, got %q", v)
+	}
+	return v
 }
 
 func (r reader) required(name string) string {

@@ -93,6 +93,8 @@ func TestLoadProblems(t *testing.T) {
 		set  map[string]string
 		want string
 	}{
+		{"bad listen addr", map[string]string{"QSGATE_LISTEN_ADDR": "not-an-addr"}, `QSGATE_LISTEN_ADDR: must be HOST:PORT or :PORT, got "not-an-addr"`},
+		{"metrics on the public port", map[string]string{"QSGATE_LISTEN_ADDR": ":8080", "QSGATE_METRICS_ADDR": ":8080"}, "QSGATE_METRICS_ADDR: must differ from QSGATE_LISTEN_ADDR"},
 		{"missing public url", map[string]string{"QSGATE_PUBLIC_URL": ""}, "QSGATE_PUBLIC_URL: missing"},
 		{"relative public url", map[string]string{"QSGATE_PUBLIC_URL": "portal.example.com"}, `QSGATE_PUBLIC_URL: must be an absolute http(s) URL, got "portal.example.com"`},
 		{"public url with path", map[string]string{"QSGATE_PUBLIC_URL": "https://x.example.com/qs"}, "QSGATE_PUBLIC_URL: must be scheme and host only"},
