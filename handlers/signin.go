@@ -60,8 +60,6 @@ func signedOut(d Deps) echo.HandlerFunc {
 	}
 }
 
-type userKey struct{}
-
 // requireUser lets signed-in users through. Others are sent to sign-in and
 // back to the same page, except requests that accept only JSON, which get
 // 401.
