@@ -82,7 +82,9 @@ type provider struct {
 	verifier   *oidc.IDTokenVerifier
 	oauth      oauth2.Config
 	endSession string
-	userinfo   bool
+	// logoutOrigin is endSession's scheme://host, for the CSP.
+	logoutOrigin string
+	userinfo     bool
 }
 
 const (
@@ -158,8 +160,9 @@ func (a *Auth) discover(ctx context.Context) error {
 			RedirectURL:  a.cfg.PublicURL.String() + "/auth/callback",
 			Scopes:       a.cfg.Scopes,
 		},
-		endSession: extra.EndSession,
-		userinfo:   p.UserInfoEndpoint() != "",
+		endSession:   extra.EndSession,
+		logoutOrigin: origin(extra.EndSession),
+		userinfo:     p.UserInfoEndpoint() != "",
 	})
 	return nil
 }
@@ -167,12 +170,16 @@ func (a *Auth) discover(ctx context.Context) error {
 // LogoutOrigin is the origin of the provider's end_session_endpoint, where
 // the logout form's redirect ends ("" before discovery or without one).
 func (a *Auth) LogoutOrigin() string {
-	p := a.idp.Load()
-	if p == nil || p.endSession == "" {
-		return ""
+	if p := a.idp.Load(); p != nil {
+		return p.logoutOrigin
 	}
-	u, err := url.Parse(p.endSession)
-	if err != nil || u.Host == "" {
+	return ""
+}
+
+// origin is an absolute URL's scheme://host, "" for anything else.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
