@@ -112,7 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionTTL:           r.duration("QSGATE_SESSION_TTL", 10*time.Hour, 5*time.Minute, 30*24*time.Hour),
 		AccountID:            r.match("QSGATE_QUICKSIGHT_ACCOUNT_ID", "", accountRE, "must be 12 digits"),
 		Namespace:            r.match("QSGATE_QUICKSIGHT_NAMESPACE", "default", namespaceRE, "must be 1-64 of letters, digits, '.', '_' or '-'"),
-		IdentityRegion:       r.match("QSGATE_QUICKSIGHT_IDENTITY_REGION", "-", regionRE, "must be an AWS region such as us-east-1"),
+		IdentityRegion:       r.optionalMatch("QSGATE_QUICKSIGHT_IDENTITY_REGION", regionRE, "must be an AWS region such as us-east-1"),
 		SessionLifetime:      r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
 		AWSTimeout:           r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
 		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
@@ -124,9 +124,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
-	}
-	if c.IdentityRegion == "-" {
-		c.IdentityRegion = ""
 	}
 	switch c.UserMapping {
 	case "template":
@@ -238,6 +235,16 @@ func (r reader) match(name, def string, re *regexp.Regexp, rule string) string {
 	if v == "" {
 		r.p.Add(name, "missing")
 	} else if v != def && !re.MatchString(v) {
+		r.p.Add(name, "%s, got %q", rule, v)
+	}
+	return v
+}
+
+// optionalMatch is a setting with no default: empty is fine, anything else
+// must match re.
+func (r reader) optionalMatch(name string, re *regexp.Regexp, rule string) string {
+	v := r.str(name, "")
+	if v != "" && !re.MatchString(v) {
 		r.p.Add(name, "%s, got %q", rule, v)
 	}
 	return v
