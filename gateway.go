@@ -100,7 +100,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	draining := new(atomic.Bool)
 	var m *metrics.Metrics
-	var rec handlers.Recorder // stays a nil interface when metrics are off
+	var rec handlers.Recorder // a nil interface when metrics are off: handlers check it
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 		rec = m

@@ -362,6 +362,9 @@ func TestHealth(t *testing.T) {
 			if resp.StatusCode != 405 {
 				t.Errorf("%s %s = %d, want 405", method, path, resp.StatusCode)
 			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Content-Security-Policy") == "" {
+				t.Errorf("%s %s: the refusal lacks the security headers", method, path)
+			}
 		}
 	}
 }

@@ -25,6 +25,7 @@ type evilUser struct {
 	claims      func(c *mockoidc.IDTokenClaims)
 	extra       map[string]any // more ID token claims
 	userinfoSub string
+	userinfo    map[string]any // the whole userinfo answer
 }
 
 func (u evilUser) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims, error) {
@@ -45,6 +46,9 @@ func (u evilUser) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims,
 }
 
 func (u evilUser) Userinfo(scope []string) ([]byte, error) {
+	if u.userinfo != nil {
+		return json.Marshal(u.userinfo)
+	}
 	if u.userinfoSub == "" {
 		return u.MockUser.Userinfo(scope)
 	}
@@ -366,6 +370,8 @@ func TestUnverifiedEmail(t *testing.T) {
 		{"email_verified the string false", evilUser{MockUser: unverified, extra: map[string]any{"email_verified": "false"}}, "", 403},
 		{"email_verified the string true", evilUser{MockUser: unverified, extra: map[string]any{"email_verified": "true"}}, "", 200},
 		{"operator trusts unverified emails", unverified, "true", 200},
+		{"userinfo's email_verified does not vouch for the token's email", evilUser{MockUser: unverified,
+			userinfo: map[string]any{"sub": "sub-alice", "email": "other@example.com", "email_verified": true}}, "", 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -400,18 +406,20 @@ func TestOversizedSignIn(t *testing.T) {
 func TestLoginCookiesBounded(t *testing.T) {
 	s := startStack(t, nil)
 	b := newBrowser(t)
+	long := "/embed/dashboards/" + strings.Repeat("a", 512)
 	for i := 0; i < 12; i++ {
-		b.do(b.noFollow(), http.MethodGet, s.url+"/login?rd=/embed/start", nil)
+		b.do(b.noFollow(), http.MethodGet, s.url+"/login?rd="+url.QueryEscape(long), nil)
 	}
 	u, _ := url.Parse(s.url + "/auth/callback")
-	n := 0
+	n, size := 0, 0
 	for _, c := range b.c.Jar.Cookies(u) {
 		if strings.HasPrefix(c.Name, "qsgate_login_") {
 			n++
+			size += len(c.Name) + len(c.Value)
 		}
 	}
-	if n > 5 {
-		t.Errorf("%d login cookies after 12 abandoned logins, want at most 5", n)
+	if n > 3 || size > 4000 {
+		t.Errorf("%d login cookies (%d bytes) after 12 abandoned logins, want at most 3 and 4000 bytes", n, size)
 	}
 }
 

@@ -150,6 +150,10 @@ func (a *Auth) discover(ctx context.Context) error {
 	if err := p.Claims(&extra); err != nil {
 		return err
 	}
+	endSession := extra.EndSession
+	if origin(endSession) == "" {
+		endSession = "" // not an absolute http(s) URL: the CSP could not allow it
+	}
 	a.idp.Store(&provider{
 		oidc:     p,
 		verifier: p.Verifier(&oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}),
@@ -160,8 +164,8 @@ func (a *Auth) discover(ctx context.Context) error {
 			RedirectURL:  a.cfg.PublicURL.String() + "/auth/callback",
 			Scopes:       a.cfg.Scopes,
 		},
-		endSession:   extra.EndSession,
-		logoutOrigin: origin(extra.EndSession),
+		endSession:   endSession,
+		logoutOrigin: origin(endSession),
 		userinfo:     p.UserInfoEndpoint() != "",
 	})
 	return nil
@@ -264,20 +268,26 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, rd string) err
 	return nil
 }
 
-// maxPendingLogins bounds the login cookies one browser can hold; past it,
-// the old ones are dropped (their tabs just sign in again), so abandoned
-// logins cannot grow the Cookie header past what proxies accept.
-const maxPendingLogins = 4
+// Bounds on the login cookies one browser holds; past them the pending
+// ones are dropped (their tabs just sign in again), so abandoned logins,
+// even forced by another site, cannot grow the Cookie header past what
+// proxies accept (nginx and Apache stop near 8 KB).
+const (
+	maxPendingLogins     = 3
+	maxPendingLoginBytes = 3000
+)
 
 func (a *Auth) expireStaleLogins(w http.ResponseWriter, r *http.Request) {
 	prefix := a.cookieName("qsgate_login_")
 	var pending []string
+	size := 0
 	for _, c := range r.Cookies() {
 		if strings.HasPrefix(c.Name, prefix) {
 			pending = append(pending, c.Name)
+			size += len(c.Name) + len(c.Value)
 		}
 	}
-	if len(pending) < maxPendingLogins {
+	if len(pending) < maxPendingLogins && size < maxPendingLoginBytes {
 		return
 	}
 	for _, name := range pending {
@@ -345,8 +355,10 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 	return ls.RD, nil
 }
 
-// maxCookie keeps name=value under what every browser stores (4096).
-const maxCookie = 4000
+// maxCookie keeps name=value well under what every browser stores (4096)
+// and the sign-in response's headers under nginx's default 4 KB
+// proxy_buffer_size.
+const maxCookie = 3000
 
 // saveSession writes a new session (never one decoded from the request, so
 // nothing from before sign-in survives). When the ID token makes the cookie
@@ -361,7 +373,11 @@ func (a *Auth) saveSession(w http.ResponseWriter, u User) error {
 			return nil
 		}
 		if u.IDToken == "" {
-			return &SignInError{Kind: ErrSignIn, Reason: "the user's claims do not fit in a session cookie"}
+			reason := "the user's claims do not fit in a session cookie"
+			if err != nil {
+				reason = "encode session: " + err.Error()
+			}
+			return &SignInError{Kind: ErrSignIn, Reason: reason}
 		}
 		u.IDToken = ""
 	}
@@ -409,6 +425,12 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 		uiClaims := map[string]any{}
 		if err := ui.Claims(&uiClaims); err != nil {
 			return bad("userinfo claims: %v", err)
+		}
+		// email and email_verified travel as a pair from one source, so
+		// userinfo's verification never vouches for the token's address.
+		if _, ok := claims["email"]; ok {
+			delete(uiClaims, "email")
+			delete(uiClaims, "email_verified")
 		}
 		for k, v := range uiClaims {
 			if _, ok := claims[k]; !ok { // the signed ID token wins

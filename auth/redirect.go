@@ -6,7 +6,7 @@ import (
 )
 
 // maxRedirectLen bounds the return path kept through sign-in.
-const maxRedirectLen = 1024
+const maxRedirectLen = 600 // /embed/dashboards/ and a 512-character id fit
 
 // SafeRedirect reports whether rd is a local path that is safe to send the
 // browser to after sign-in: rd and every percent-decoding of it must pass

@@ -53,7 +53,7 @@ func (u User) Display() string {
 func init() { gob.Register(User{}) }
 
 // maxIDTokenHint keeps the session cookie well under the browser's 4096 bytes.
-const maxIDTokenHint = 1600
+const maxIDTokenHint = 1200
 
 // codecs derives a hash key and an encryption key from every configured
 // secret (HKDF-SHA256, a distinct label per purpose), first secret first:

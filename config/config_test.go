@@ -116,6 +116,7 @@ func TestLoadProblems(t *testing.T) {
 		{"lifetime not a number", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "1h"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "1h"`},
 		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, got "ldap"`},
 		{"unknown placeholder", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/{mail}"}, "QSGATE_USER_ARN_TEMPLATE: unknown placeholder {mail}"},
+		{"template not an ARN", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:usr/default/{email}"}, "QSGATE_USER_ARN_TEMPLATE: does not give a QuickSight user ARN"},
 		{"template without claim", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/bob"}, "QSGATE_USER_ARN_TEMPLATE: the template reads no user claim"},
 		{"map file missing", map[string]string{"QSGATE_USER_MAPPING": "file"}, "QSGATE_USER_MAP_FILE: missing"},
 		{"map file unreadable", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": filepath.Join(dir, "nope.csv")}, "QSGATE_USER_MAP_FILE: cannot use " + filepath.Join(dir, "nope.csv")},

@@ -42,7 +42,10 @@ func embedResult(err error) string {
 	case err == nil:
 		return "ok"
 	case errors.As(err, &qe):
-		return qe.Code
+		if quicksight.KnownCode(qe.Code) {
+			return qe.Code
+		}
+		return "other"
 	case errors.Is(err, quicksight.ErrNoMapping):
 		return "no_mapping"
 	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint):

@@ -46,8 +46,7 @@ type UserMapper interface {
 	UserARN(c quicksight.Claims) (string, error)
 }
 
-// Recorder counts what happens for the metrics (metrics.Metrics; a nil
-// *metrics.Metrics records nothing).
+// Recorder counts what happens for the metrics (metrics.Metrics).
 type Recorder interface {
 	Request(route, method string, code int, d time.Duration)
 	Login(result string)
@@ -70,7 +69,6 @@ type Deps struct {
 // NewServer builds the Echo application with its middleware and routes.
 func NewServer(d Deps) *echo.Echo {
 	e := echo.New()
-	e.Pre(onlyGetHeadPost)
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(discard{}) // everything is logged through d.Logger
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
@@ -87,13 +85,14 @@ func NewServer(d Deps) *echo.Echo {
 		}),
 		middleware.BodyLimit("64K"),
 		securityHeaders(d),
+		onlyGetHeadPost, // after the headers and the log, so refusals get both
 	)
 	routes(e, d)
 	return e
 }
 
-// onlyGetHeadPost refuses every other method before routing: qsgate serves
-// no CORS, so OPTIONS (which Echo would otherwise answer 204) is a 405 too.
+// onlyGetHeadPost refuses every other method: qsgate serves no CORS, so
+// OPTIONS (which Echo's router would answer 204) is a 405 too.
 func onlyGetHeadPost(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {

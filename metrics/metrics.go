@@ -15,8 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics holds the collectors. A nil *Metrics records nothing, so callers
-// need no checks when metrics are off.
+// Metrics holds the collectors.
 type Metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.HistogramVec
@@ -40,7 +39,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		embeds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_embed_urls_total",
-			Help: "Embed page views, by result: ok, or the page shown instead (e.g. throttled, user_not_found).",
+			Help: "Embed page views, by result: ok, the QuickSight error code (e.g. ThrottlingException), no_mapping, bad_request or other.",
 		}, []string{"result"}),
 		quicksight: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qsgate_quicksight_request_duration_seconds",
@@ -59,29 +58,28 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Request records one answered request.
+// Methods other than GET, HEAD and POST count as "other", so a client
+// cannot add label values.
 func (m *Metrics) Request(route, method string, code int, d time.Duration) {
-	if m == nil {
-		return
-	}
 	if route == "" {
 		route = "unmatched"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		method = "other"
 	}
 	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Observe(d.Seconds())
 }
 
 // Login records a finished callback.
 func (m *Metrics) Login(result string) {
-	if m != nil {
-		m.logins.WithLabelValues(result).Inc()
-	}
+	m.logins.WithLabelValues(result).Inc()
 }
 
 // Embed records an embed page view and, when QuickSight was called, how
 // long it took (d > 0).
 func (m *Metrics) Embed(result string, d time.Duration) {
-	if m == nil {
-		return
-	}
 	m.embeds.WithLabelValues(result).Inc()
 	if d > 0 {
 		m.quicksight.Observe(d.Seconds())

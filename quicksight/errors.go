@@ -55,6 +55,18 @@ func (e *Error) LogAttrs() []any {
 	return attrs
 }
 
+// KnownCode reports whether code is one this package maps, or one of its
+// own (Timeout, Canceled, RetryQuotaExceeded, TransportError): a bounded set,
+// safe as a metric label.
+func KnownCode(code string) bool {
+	switch code {
+	case "Timeout", "Canceled", "RetryQuotaExceeded", "TransportError":
+		return true
+	}
+	_, ok := codes[code]
+	return ok
+}
+
 var identityRegionRE = regexp.MustCompile(`identity region is ([a-z0-9-]+)`)
 
 // codes maps an AWS error code to our kind and an operator hint.

@@ -78,13 +78,28 @@ func TemplateClaims(tmpl string) ([]string, error) {
 	if len(claims) == 0 {
 		return nil, errors.New("the template reads no user claim, so every user would get the same QuickSight user")
 	}
+	// Fill it with sample values: a template that cannot give a QuickSight
+	// user ARN must fail at start-up, not as a 403 for every user.
+	sample := placeholderRE.ReplaceAllStringFunc(tmpl, func(p string) string {
+		switch p {
+		case "{account_id}":
+			return "123456789012"
+		case "{namespace}":
+			return "default"
+		case "{identity_region}":
+			return "us-east-1"
+		}
+		return "user"
+	})
+	if !userARNRE.MatchString(sample) {
+		return nil, fmt.Errorf("does not give a QuickSight user ARN (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME), e.g. %q", sample)
+	}
 	return claims, nil
 }
 
 // TemplateMapper builds the ARN from a template (see TemplateClaims).
 type TemplateMapper struct {
-	tmpl     string
-	constant *strings.Replacer
+	tmpl string
 }
 
 // NewTemplateMapper fills the account-wide placeholders once; the template
