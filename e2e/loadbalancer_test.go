@@ -507,6 +507,7 @@ http {
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_next_upstream error timeout;
+      proxy_buffer_size 8k;
       proxy_connect_timeout 2s;
       proxy_send_timeout 30s;
       proxy_read_timeout 30s;
