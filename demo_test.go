@@ -86,6 +86,21 @@ func TestDemoCommand(t *testing.T) {
 	}
 }
 
+// A flag the command would ignore is an error, not a surprise.
+func TestMisplacedFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:9000"},
+		{"check-config", "--public-url", "http://localhost:9000"},
+		{"demo", "--env-file", "/dev/null"},
+		{"--addr", "127.0.0.1:9000"},
+	} {
+		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "not a flag of") {
+			t.Errorf("qsgate %s: err = %v, want a misplaced-flag error", strings.Join(args, " "), err)
+		}
+	}
+}
+
 func TestDemoRefusesNonLoopback(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo", "--addr", "0.0.0.0:8080"},

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -76,6 +77,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q (see qsgate --help)", fs.Arg(0))
 		}
+	}
+	// Each flag belongs to some commands; a flag the command ignores would
+	// mislead, so it is an error.
+	var misplaced []string
+	fs.Visit(func(f *flag.Flag) {
+		demoFlag := f.Name == "addr" || f.Name == "public-url"
+		if demoFlag != (cmd == "demo") {
+			misplaced = append(misplaced, "--"+f.Name)
+		}
+	})
+	if len(misplaced) > 0 {
+		return fmt.Errorf("%s: not a flag of %q (--addr and --public-url are for demo; --env-file for serve and check-config; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
