@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -109,12 +110,20 @@ func testOutDir(t *testing.T) string {
 // another process in between fails the start, with its log.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Below the kernel's ephemeral range (32768 and up on Linux), so no
+	// outgoing connection can take the port while an instance is down for
+	// its restart, and no port-0 listener of another test can take it
+	// before the instance binds it. The range differs from the root
+	// package's (20000-31999), which may run at the same time.
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(10000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port in 10000-19999")
+	return ""
 }
 
 // startDemo starts the development OIDC provider and the QuickSight
