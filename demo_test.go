@@ -41,14 +41,8 @@ func TestDemoCommand(t *testing.T) {
 		}
 	})
 	base := "http://" + addr
-	for i := 0; i < 500; i++ {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
+		t.Fatalf("the demo never became ready")
 	}
 	for _, want := range []string{"THIS IS A DEMO", "Open " + base, "alice", "rita", "nora"} {
 		if !strings.Contains(stdout.String(), want) {

@@ -462,20 +462,9 @@ func TestShutdownDelayFailsReadiness(t *testing.T) {
 	b := newBrowser(t)
 	s.signIn(b, alice, "/")
 	s.shutdown()
-	status := func(path string) int {
-		resp, err := http.Get(s.url + path)
-		if err != nil {
-			t.Fatalf("GET %s during the shutdown delay: %v", path, err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	ready := 200
-	for i := 0; i < 500 && ready == 200; i++ {
-		ready = status("/readyz")
-	}
-	if ready != 503 {
-		t.Fatalf("/readyz = %d after the stop signal, want 503", ready)
+	// The stop signal reaches the serving goroutine on its own schedule.
+	if !waitFor(func() bool { return httpStatus(s.url+"/readyz") == 503 }) {
+		t.Fatalf("/readyz never answered 503 after the stop signal")
 	}
 	if p := b.get(s.url + "/embed/start"); p.status != 200 {
 		t.Errorf("a page during the shutdown delay = %d, want 200", p.status)
@@ -500,30 +489,19 @@ func TestProviderDown(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	base := "http://" + addr
-	var resp *http.Response
-	var err error
-	for i := 0; i < 500; i++ {
-		if resp, err = http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitFor(func() bool { return httpStatus(base+"/healthz") == 200 }) {
+		t.Fatalf("/healthz never answered 200\n%s", logs)
 	}
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/healthz: %v", err)
-	}
-	if resp, _ := http.Get(base + "/readyz"); resp.StatusCode != 503 {
-		t.Errorf("/readyz = %d with the provider down, want 503", resp.StatusCode)
+	if got := httpStatus(base + "/readyz"); got != 503 {
+		t.Errorf("/readyz = %d with the provider down, want 503", got)
 	}
 	b := newBrowser(t)
 	p := b.get(base + "/embed/start")
 	if p.status != 503 || !strings.Contains(p.body, "The sign-in service is unavailable") || p.header.Get("Retry-After") == "" {
 		t.Errorf("sign-in with the provider down: %s, want a 503 page with Retry-After\n%s", p, p.body)
 	}
-	for i := 0; i < 500 && !strings.Contains(logs.String(), "oidc discovery failed, will retry"); i++ {
-		time.Sleep(20 * time.Millisecond) // the discovery goroutine logs on its own schedule
-	}
-	if !strings.Contains(logs.String(), "oidc discovery failed, will retry") {
+	// The discovery goroutine logs on its own schedule.
+	if !waitFor(func() bool { return strings.Contains(logs.String(), "oidc discovery failed, will retry") }) {
 		t.Errorf("no log line about the failing discovery:\n%s", logs)
 	}
 }

@@ -170,25 +170,41 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 	return s
 }
 
-// waitReady polls /readyz; there is no wall-clock assertion, only a bound
-// so a broken start fails instead of hanging.
+// waitFor polls cond every 20 ms for up to a minute and reports whether it
+// came true: a bound so a broken start fails instead of hanging, never an
+// assertion on speed.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// httpStatus is GET url's status, 0 when the request fails.
+func httpStatus(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitReady waits for /readyz to answer 200, failing at once if run exits.
 func (s *stack) waitReady(done chan error) {
-	for i := 0; i < 500; i++ {
+	ready := waitFor(func() bool {
 		select {
 		case err := <-done:
 			s.t.Fatalf("run exited early: %v\nlogs:\n%s", err, s.logs)
 		default:
 		}
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+		return httpStatus(s.url+"/readyz") == 200
+	})
+	if !ready {
+		s.t.Fatalf("gateway never became ready\nlogs:\n%s", s.logs)
 	}
-	s.t.Fatalf("gateway never became ready\nlogs:\n%s", s.logs)
 }
 
 // browser is an HTTP client with a cookie jar that follows redirects, like a
