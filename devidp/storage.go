@@ -103,17 +103,27 @@ func (s *storage) liveRequestLocked(id string) (*authRequest, bool) {
 	return r, true
 }
 
+// waitingRequestLocked is a live auth request that no user has signed in
+// for yet.
+func (s *storage) waitingRequestLocked(id string) (*authRequest, error) {
+	r, ok := s.liveRequestLocked(id)
+	switch {
+	case !ok:
+		return nil, errUnknownRequest
+	case r.done:
+		return nil, errAlreadySigned
+	}
+	return r, nil
+}
+
 // pendingLogin returns the client the auth request id belongs to, if the
 // request still waits for a user.
 func (s *storage) pendingLogin(id string) (clientID string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.liveRequestLocked(id)
-	switch {
-	case !ok:
-		return "", errUnknownRequest
-	case r.done:
-		return "", errAlreadySigned
+	r, err := s.waitingRequestLocked(id)
+	if err != nil {
+		return "", err
 	}
 	return r.clientID, nil
 }
@@ -125,12 +135,9 @@ func (s *storage) signIn(id, subject string) (clientID string, err error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.liveRequestLocked(id)
-	switch {
-	case !ok:
-		return "", errUnknownRequest
-	case r.done:
-		return "", errAlreadySigned
+	r, err := s.waitingRequestLocked(id)
+	if err != nil {
+		return "", err
 	}
 	r.subject = subject
 	r.authTime = s.now()
