@@ -15,6 +15,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/labstack/echo/v4"
 
 	"github.com/qsgate/qsgate/auth"
@@ -55,7 +56,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if err != nil && !errors.As(err, &problems) {
 		return nil, err
 	}
-	awsCfg, endpoint, awsProblem := loadAWS(ctx, getenv)
+	awsCfg, endpoints, awsProblem := loadAWS(ctx, getenv)
 	if awsProblem != nil {
 		problems = append(problems, *awsProblem)
 	}
@@ -68,18 +69,27 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if identityRegion == "" {
 		identityRegion = awsCfg.Region
 	}
-	var mapper handlers.UserMapper
-	switch cfg.UserMapping {
-	case "file":
-		mapper = cfg.UserMap
-	default:
-		mapper = quicksight.NewTemplateMapper(cfg.UserARNTemplate, cfg.AccountID, cfg.Namespace, identityRegion)
+	quickSight := func(region string) *awsqs.Client {
+		return awsqs.NewFromConfig(awsCfg, func(o *awsqs.Options) {
+			o.Region = region
+			if endpoints.quickSight != "" {
+				o.BaseEndpoint = aws.String(endpoints.quickSight)
+			}
+		})
+	}
+	dir := quicksight.NewDirectory(cfg.AccountID, identityRegion, cfg.AWSTimeout, cfg.FollowIdentityRegion,
+		func(region string) quicksight.UsersAPI { return quickSight(region) }, log)
+	mapper, problem := newMapper(cfg, awsCfg, endpoints, dir, identityRegion)
+	if problem != nil {
+		return nil, config.Problems{*problem}
 	}
 	a, err := auth.New(auth.Config{
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
 		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
-		Logger: log,
+		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.Access.GroupsUsed(),
+		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, err
@@ -89,14 +99,11 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		return nil, err
 	}
 	qs := &quicksight.Client{
-		API: awsqs.NewFromConfig(awsCfg, func(o *awsqs.Options) {
-			if endpoint != "" {
-				o.BaseEndpoint = aws.String(endpoint)
-			}
-		}),
+		API:             quickSight(awsCfg.Region),
 		AccountID:       cfg.AccountID,
 		SessionLifetime: cfg.SessionLifetime,
 		Timeout:         cfg.AWSTimeout,
+		Directory:       dir,
 	}
 	draining := new(atomic.Bool)
 	var m *metrics.Metrics
@@ -107,16 +114,71 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
-		Auth: a, Embeds: qs, Mapper: mapper, Pages: pages, Logger: log,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Pages: pages, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoint, log: log, auth: a, server: srv, draining: draining, metrics: m}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m}, nil
 }
+
+// newMapper builds the user mapper of QSGATE_USER_MAPPING. What it reads or
+// checks against the real account (the map file, the ARN template with the
+// identity region filled in) is reported as a bad setting.
+func newMapper(cfg config.Config, awsCfg aws.Config, endpoints awsEndpoints, dir *quicksight.Directory, identityRegion string) (handlers.UserMapper, *config.Problem) {
+	bad := func(variable, format string, args ...any) (handlers.UserMapper, *config.Problem) {
+		return nil, &config.Problem{Var: variable, Rule: fmt.Sprintf(format, args...)}
+	}
+	var names *quicksight.NameTemplate
+	if cfg.UserNameTemplate != "" {
+		var err error
+		if names, err = quicksight.ParseNameTemplate(cfg.UserNameTemplate); err != nil {
+			return bad("QSGATE_USER_NAME_TEMPLATE", "%v", err)
+		}
+	}
+	switch cfg.UserMapping {
+	case "file":
+		m, err := quicksight.LoadUserMap(cfg.UserMapFile)
+		if err != nil {
+			return bad("QSGATE_USER_MAP_FILE", "cannot use %s: %v", cfg.UserMapFile, err)
+		}
+		return m, nil
+	case "lookup":
+		return quicksight.NewLookupMapper(dir, names, cfg.UserCacheTTL), nil
+	case "register":
+		return quicksight.NewRegisterMapper(quicksight.NewLookupMapper(dir, names, cfg.UserCacheTTL), names, cfg.CustomPermissionsName), nil
+	case "iam":
+		client := sts.NewFromConfig(awsCfg, func(o *sts.Options) {
+			if endpoints.sts != "" {
+				o.BaseEndpoint = aws.String(endpoints.sts)
+			}
+		})
+		m, err := quicksight.NewIAMMapper(cfg.IAMRoleARN, client, dir, cfg.IAMRegister, cfg.UserCacheTTL)
+		if err != nil {
+			return bad("QSGATE_IAM_ROLE_ARN", "%v", err)
+		}
+		return m, nil
+	}
+	// Fill the template with the real account, identity region and every
+	// namespace a user can land in: a bad identity region from the AWS
+	// profile must stop start-up, not give every user a 403.
+	namespaces := []string{cfg.Namespace}
+	for _, r := range cfg.Access.Rules {
+		namespaces = append(namespaces, r.Namespace)
+	}
+	for _, ns := range namespaces {
+		if err := quicksight.CheckTemplate(cfg.UserARNTemplate, cfg.AccountID, ns, identityRegion); err != nil {
+			return bad("QSGATE_USER_ARN_TEMPLATE", "%v (identity region %q: set QSGATE_QUICKSIGHT_IDENTITY_REGION or AWS_REGION)", err, identityRegion)
+		}
+	}
+	return quicksight.NewTemplateMapper(cfg.UserARNTemplate, cfg.AccountID, cfg.Namespace, identityRegion), nil
+}
+
+// awsEndpoints are endpoint overrides (the simulator, a VPC endpoint).
+type awsEndpoints struct{ quickSight, sts string }
 
 // loadAWS loads the SDK's own configuration (profile, credential chain,
 // retryer). Settings that may come from the env file are passed explicitly,
 // since the SDK reads only the process environment.
-func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, string, *config.Problem) {
+func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, awsEndpoints, *config.Problem) {
 	var opts []func(*awsconfig.LoadOptions) error
 	region := getenv("AWS_REGION")
 	if region == "" {
@@ -132,9 +194,12 @@ func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, strin
 		opts = append(opts, awsconfig.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))))
 	}
-	endpoint := getenv("AWS_ENDPOINT_URL_QUICKSIGHT")
-	if endpoint == "" {
-		endpoint = getenv("AWS_ENDPOINT_URL")
+	endpoints := awsEndpoints{quickSight: getenv("AWS_ENDPOINT_URL_QUICKSIGHT"), sts: getenv("AWS_ENDPOINT_URL_STS")}
+	if endpoints.quickSight == "" {
+		endpoints.quickSight = getenv("AWS_ENDPOINT_URL")
+	}
+	if endpoints.sts == "" {
+		endpoints.sts = getenv("AWS_ENDPOINT_URL")
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -142,12 +207,12 @@ func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, strin
 		if getenv("AWS_PROFILE") != "" {
 			variable = "AWS_PROFILE"
 		}
-		return aws.Config{}, "", &config.Problem{Var: variable, Rule: fmt.Sprintf("cannot load: %v", err)}
+		return aws.Config{}, endpoints, &config.Problem{Var: variable, Rule: fmt.Sprintf("cannot load: %v", err)}
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, "", &config.Problem{Var: "AWS_REGION", Rule: "missing (set AWS_REGION, or a region in the AWS profile)"}
+		return aws.Config{}, endpoints, &config.Problem{Var: "AWS_REGION", Rule: "missing (set AWS_REGION, or a region in the AWS profile)"}
 	}
-	return cfg, endpoint, nil
+	return cfg, endpoints, nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,9 +61,18 @@ type Config struct {
 	// not say email_verified: true (some providers, such as Entra ID, never
 	// send it). Off, an unverified email is dropped.
 	TrustUnverifiedEmail bool
-	HTTPClient           *http.Client // for the provider; nil means a client with a 15s timeout
-	Logger               *slog.Logger
-	Now                  func() time.Time // nil means time.Now
+	// GroupsClaim names the claim that lists the user's groups (ID token
+	// or userinfo; a list or a single string).
+	GroupsClaim string
+	// KeepGroups are the groups the portal's policy looks at: the session
+	// keeps only these, however many the provider sends.
+	KeepGroups []string
+	// Authorize, when set, is asked before a session is made; an error
+	// refuses the sign-in (no session) and is returned as it is.
+	Authorize  func(User) error
+	HTTPClient *http.Client // for the provider; nil means a client with a 15s timeout
+	Logger     *slog.Logger
+	Now        func() time.Time // nil means time.Now
 }
 
 // Auth is the sign-in side of the gateway.
@@ -345,6 +355,12 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if a.cfg.Authorize != nil {
+		if err := a.cfg.Authorize(u); err != nil {
+			a.log.Info("login denied", "event", "login_denied", "sub", u.Subject, "email", u.Email, "reason", err.Error())
+			return "", err
+		}
+	}
 	if err := a.saveSession(w, u); err != nil {
 		return "", err
 	}
@@ -450,6 +466,7 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 	if !a.cfg.TrustUnverifiedEmail && !isTrue(claims["email_verified"]) {
 		u.Email = ""
 	}
+	u.Groups = keepGroups(claims[a.cfg.GroupsClaim], a.cfg.KeepGroups)
 	for _, k := range a.cfg.KeepClaims {
 		if wellKnownClaims[k] {
 			continue // kept in their own fields, and checked there
@@ -465,6 +482,29 @@ func (a *Auth) verify(ctx context.Context, p *provider, tok *oauth2.Token, nonce
 		u.IDToken = raw
 	}
 	return u, nil
+}
+
+// keepGroups reads a groups claim (a list of strings or one string) and
+// keeps the groups in keep, each once.
+func keepGroups(claim any, keep []string) []string {
+	var have []string
+	switch v := claim.(type) {
+	case string:
+		have = []string{v}
+	case []any:
+		for _, g := range v {
+			if s, ok := g.(string); ok {
+				have = append(have, s)
+			}
+		}
+	}
+	var out []string
+	for _, g := range have {
+		if slices.Contains(keep, g) && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 var wellKnownClaims = map[string]bool{"sub": true, "email": true, "name": true, "preferred_username": true}

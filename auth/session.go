@@ -20,6 +20,7 @@ type User struct {
 	Name              string
 	PreferredUsername string
 	Extra             map[string]string // claims the ARN template reads
+	Groups            []string          // the groups the access policy looks at, and only those
 	IDToken           string            // only as id_token_hint at logout; omitted when large
 	Expires           time.Time         // absolute end of the session
 }

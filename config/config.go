@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -43,11 +43,29 @@ type Config struct {
 	SessionLifetime int64  // QSGATE_QUICKSIGHT_SESSION_LIFETIME, minutes
 	AWSTimeout      time.Duration
 
-	UserMapping     string                 // QSGATE_USER_MAPPING: "template" or "file"
-	UserARNTemplate string                 // QSGATE_USER_ARN_TEMPLATE
-	TemplateClaims  []string               // claims the template reads
-	UserMapFile     string                 // QSGATE_USER_MAP_FILE
-	UserMap         *quicksight.FileMapper // parsed QSGATE_USER_MAP_FILE
+	// UserMapping is QSGATE_USER_MAPPING: template, file, lookup, register
+	// or iam.
+	UserMapping     string
+	UserARNTemplate string   // QSGATE_USER_ARN_TEMPLATE (template)
+	TemplateClaims  []string // claims the ARN or user name template reads
+	UserMapFile     string   // QSGATE_USER_MAP_FILE (file); read by run, not here
+	// UserNameTemplate is QSGATE_USER_NAME_TEMPLATE (lookup, register): the
+	// QuickSight user name from claims; empty means look up by listing.
+	UserNameTemplate      string
+	UserCacheTTL          time.Duration // QSGATE_USER_CACHE_TTL
+	CustomPermissionsName string        // QSGATE_CUSTOM_PERMISSIONS_NAME (register)
+	IAMRoleARN            string        // QSGATE_IAM_ROLE_ARN (iam)
+	IAMRegister           bool          // QSGATE_IAM_REGISTER (iam)
+	// FollowIdentityRegion is QSGATE_FOLLOW_IDENTITY_REGION: when QuickSight
+	// names another identity region, retry there and remember it.
+	FollowIdentityRegion bool
+
+	// Access is who may enter and what they get: QSGATE_ALLOWED_EMAIL_DOMAINS,
+	// QSGATE_ALLOWED_GROUPS, QSGATE_ADMIN_GROUPS, QSGATE_AUTHOR_GROUPS,
+	// QSGATE_DEFAULT_ROLE, QSGATE_NAMESPACE_RULES (default namespace:
+	// QSGATE_QUICKSIGHT_NAMESPACE).
+	Access      access.Policy
+	GroupsClaim string // QSGATE_OIDC_GROUPS_CLAIM
 
 	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
 	ShutdownDelay  time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
@@ -92,7 +110,64 @@ var (
 	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
 	namespaceRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,64}$`)
 	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	claimNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	// permissionsRE is RegisterUser's CustomPermissionsName.
+	permissionsRE = regexp.MustCompile(`^[a-zA-Z0-9+=,.@_-]{1,64}$`)
 )
+
+// mapping reads the settings of the chosen user mapping mode; a setting
+// that belongs to another mode is ignored.
+func (r reader) mapping(c *Config) {
+	switch c.UserMapping {
+	case "template":
+		c.UserARNTemplate = r.str("QSGATE_USER_ARN_TEMPLATE", quicksight.DefaultARNTemplate)
+		claims, err := quicksight.TemplateClaims(c.UserARNTemplate)
+		if err != nil {
+			r.p.Add("QSGATE_USER_ARN_TEMPLATE", "%v", err)
+		}
+		c.TemplateClaims = claims
+	case "file":
+		c.UserMapFile = r.required("QSGATE_USER_MAP_FILE")
+	case "lookup", "register":
+		c.UserNameTemplate = r.str("QSGATE_USER_NAME_TEMPLATE", "")
+		if c.UserNameTemplate != "" {
+			t, err := quicksight.ParseNameTemplate(c.UserNameTemplate)
+			if err != nil {
+				r.p.Add("QSGATE_USER_NAME_TEMPLATE", "%v", err)
+			} else {
+				c.TemplateClaims = t.Claims()
+			}
+		}
+		if c.UserMapping == "register" {
+			c.CustomPermissionsName = r.optionalMatch("QSGATE_CUSTOM_PERMISSIONS_NAME", permissionsRE, "must be 1-64 of letters, digits and +=,.@_-")
+		}
+	case "iam":
+		c.IAMRoleARN = r.required("QSGATE_IAM_ROLE_ARN")
+		if c.IAMRoleARN != "" && !quicksight.RoleARNRE.MatchString(c.IAMRoleARN) {
+			r.p.Add("QSGATE_IAM_ROLE_ARN", "must be an IAM role ARN such as arn:aws:iam::123456789012:role/QuickSightEmbed, got %q", c.IAMRoleARN)
+		}
+		c.IAMRegister = r.boolean("QSGATE_IAM_REGISTER")
+	}
+}
+
+// policy reads the access settings.
+func (r reader) policy(defaultNamespace string) access.Policy {
+	p := access.Policy{
+		Groups:           access.List(r.str("QSGATE_ALLOWED_GROUPS", "")),
+		AdminGroups:      access.List(r.str("QSGATE_ADMIN_GROUPS", "")),
+		AuthorGroups:     access.List(r.str("QSGATE_AUTHOR_GROUPS", "")),
+		DefaultRole:      r.oneOf("QSGATE_DEFAULT_ROLE", access.RoleReader, access.RoleReader, access.RoleAuthor, access.RoleAdmin),
+		DefaultNamespace: defaultNamespace,
+	}
+	var err error
+	if p.Domains, err = access.ParseDomains(r.str("QSGATE_ALLOWED_EMAIL_DOMAINS", "")); err != nil {
+		r.p.Add("QSGATE_ALLOWED_EMAIL_DOMAINS", "%v", err)
+	}
+	if p.Rules, err = access.ParseRules(r.str("QSGATE_NAMESPACE_RULES", "")); err != nil {
+		r.p.Add("QSGATE_NAMESPACE_RULES", "%v", err)
+	}
+	return p
+}
 
 // Load reads and checks every setting through getenv. On any problem it
 // returns Problems listing all of them.
@@ -115,7 +190,10 @@ func Load(getenv func(string) string) (Config, error) {
 		IdentityRegion:       r.optionalMatch("QSGATE_QUICKSIGHT_IDENTITY_REGION", regionRE, "must be an AWS region such as us-east-1"),
 		SessionLifetime:      r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
 		AWSTimeout:           r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
-		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file"),
+		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file", "lookup", "register", "iam"),
+		UserCacheTTL:         r.duration("QSGATE_USER_CACHE_TTL", 10*time.Minute, 10*time.Second, 24*time.Hour),
+		FollowIdentityRegion: r.boolean("QSGATE_FOLLOW_IDENTITY_REGION"),
+		GroupsClaim:          r.match("QSGATE_OIDC_GROUPS_CLAIM", "groups", claimNameRE, "must be a claim name (letters, digits, '_', '.', ':' or '-')"),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
 		ShutdownDelay:        r.duration("QSGATE_SHUTDOWN_DELAY", 0, 0, 5*time.Minute),
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
@@ -125,26 +203,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
 	}
-	switch c.UserMapping {
-	case "template":
-		c.UserARNTemplate = r.str("QSGATE_USER_ARN_TEMPLATE", quicksight.DefaultARNTemplate)
-		claims, err := quicksight.TemplateClaims(c.UserARNTemplate)
-		if err != nil {
-			p.Add("QSGATE_USER_ARN_TEMPLATE", "%v", err)
-		}
-		c.TemplateClaims = claims
-	case "file":
-		c.UserMapFile = r.required("QSGATE_USER_MAP_FILE")
-		if c.UserMapFile != "" {
-			data, err := os.ReadFile(c.UserMapFile)
-			if err == nil {
-				c.UserMap, err = quicksight.ReadUserMap(c.UserMapFile, data)
-			}
-			if err != nil {
-				p.Add("QSGATE_USER_MAP_FILE", "cannot use %s: %v", c.UserMapFile, err)
-			}
-		}
-	}
+	r.mapping(&c)
+	c.Access = r.policy(c.Namespace)
 	if len(p) > 0 {
 		return Config{}, p
 	}
@@ -172,11 +232,35 @@ func (c Config) Summary() string {
 	line("QSGATE_QUICKSIGHT_SESSION_LIFETIME", strconv.FormatInt(c.SessionLifetime, 10)+" minutes")
 	line("QSGATE_AWS_TIMEOUT", c.AWSTimeout.String())
 	line("QSGATE_USER_MAPPING", c.UserMapping)
-	if c.UserMapping == "file" {
-		line("QSGATE_USER_MAP_FILE", fmt.Sprintf("%s (%d users)", c.UserMapFile, c.UserMap.Len()))
-	} else {
+	switch c.UserMapping {
+	case "template":
 		line("QSGATE_USER_ARN_TEMPLATE", c.UserARNTemplate)
+	case "file":
+		line("QSGATE_USER_MAP_FILE", c.UserMapFile)
+	case "lookup", "register":
+		line("QSGATE_USER_NAME_TEMPLATE", cmpOr(c.UserNameTemplate, "(none: list the namespace, match by email)"))
+		line("QSGATE_USER_CACHE_TTL", c.UserCacheTTL.String())
+		if c.UserMapping == "register" {
+			line("QSGATE_CUSTOM_PERMISSIONS_NAME", cmpOr(c.CustomPermissionsName, "(none)"))
+		}
+	case "iam":
+		line("QSGATE_IAM_ROLE_ARN", c.IAMRoleARN)
+		line("QSGATE_IAM_REGISTER", strconv.FormatBool(c.IAMRegister))
+		line("QSGATE_USER_CACHE_TTL", c.UserCacheTTL.String())
 	}
+	line("QSGATE_FOLLOW_IDENTITY_REGION", strconv.FormatBool(c.FollowIdentityRegion))
+	any := "(anyone the provider signs in)"
+	line("QSGATE_ALLOWED_EMAIL_DOMAINS", cmpOr(strings.Join(c.Access.Domains, ","), any))
+	line("QSGATE_ALLOWED_GROUPS", cmpOr(strings.Join(c.Access.Groups, ","), any))
+	line("QSGATE_OIDC_GROUPS_CLAIM", c.GroupsClaim)
+	line("QSGATE_ADMIN_GROUPS", cmpOr(strings.Join(c.Access.AdminGroups, ","), "(none)"))
+	line("QSGATE_AUTHOR_GROUPS", cmpOr(strings.Join(c.Access.AuthorGroups, ","), "(none)"))
+	line("QSGATE_DEFAULT_ROLE", c.Access.DefaultRole)
+	rules := make([]string, len(c.Access.Rules))
+	for i, ru := range c.Access.Rules {
+		rules[i] = ru.Kind + ":" + ru.Value + "=" + ru.Namespace
+	}
+	line("QSGATE_NAMESPACE_RULES", cmpOr(strings.Join(rules, ","), "(none: everyone in "+c.Namespace+")"))
 	proxies := make([]string, len(c.TrustedProxies))
 	for i, n := range c.TrustedProxies {
 		proxies[i] = n.String()

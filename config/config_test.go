@@ -82,12 +82,6 @@ func TestLoadScopesAndKeys(t *testing.T) {
 
 // One row per invalid setting: the message must name the variable and the rule.
 func TestLoadProblems(t *testing.T) {
-	dir := t.TempDir()
-	badMap := filepath.Join(dir, "users.csv")
-	os.WriteFile(badMap, []byte("# key,arn\nalice@example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob@example.com,not-an-arn\n"), 0o600)
-	badYAML := filepath.Join(dir, "users.yaml")
-	os.WriteFile(badYAML, []byte("alice@example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob: [1, 2]\n"), 0o600)
-
 	tests := []struct {
 		name string
 		set  map[string]string
@@ -114,14 +108,28 @@ func TestLoadProblems(t *testing.T) {
 		{"lifetime too low", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "14"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "14"`},
 		{"lifetime too high", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "601"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "601"`},
 		{"lifetime not a number", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "1h"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "1h"`},
-		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, got "ldap"`},
+		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, lookup, register, iam, got "ldap"`},
+		{"bad name template", map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_USER_NAME_TEMPLATE": "{mail}"}, "QSGATE_USER_NAME_TEMPLATE: unknown placeholder {mail}"},
+		{"name template without claim", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_USER_NAME_TEMPLATE": "bob"}, "QSGATE_USER_NAME_TEMPLATE: the template reads no claim"},
+		{"name template with a slash", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_USER_NAME_TEMPLATE": "x/{email}"}, `QSGATE_USER_NAME_TEMPLATE: the fixed text "x/" has characters`},
+		{"bad cache ttl", map[string]string{"QSGATE_USER_CACHE_TTL": "1s"}, "QSGATE_USER_CACHE_TTL: must be between 10s and 24h0m0s, got 1s"},
+		{"bad custom permissions", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_CUSTOM_PERMISSIONS_NAME": "no spaces"}, `QSGATE_CUSTOM_PERMISSIONS_NAME: must be 1-64 of letters, digits and +=,.@_-, got "no spaces"`},
+		{"iam without role", map[string]string{"QSGATE_USER_MAPPING": "iam"}, "QSGATE_IAM_ROLE_ARN: missing"},
+		{"iam bad role", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": "arn:aws:iam::123456789012:user/bob"}, `QSGATE_IAM_ROLE_ARN: must be an IAM role ARN such as`},
+		{"iam bad register", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": "arn:aws:iam::123456789012:role/QS", "QSGATE_IAM_REGISTER": "yes please"}, `QSGATE_IAM_REGISTER: must be true or false, got "yes please"`},
+		{"bad follow", map[string]string{"QSGATE_FOLLOW_IDENTITY_REGION": "sometimes"}, `QSGATE_FOLLOW_IDENTITY_REGION: must be true or false, got "sometimes"`},
+		{"bad domain", map[string]string{"QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com,@corp.example"}, `QSGATE_ALLOWED_EMAIL_DOMAINS: "@corp.example" is not a domain name`},
+		{"wildcard domain", map[string]string{"QSGATE_ALLOWED_EMAIL_DOMAINS": "*.example.com"}, `QSGATE_ALLOWED_EMAIL_DOMAINS: "*.example.com" is not a domain name`},
+		{"bad groups claim", map[string]string{"QSGATE_OIDC_GROUPS_CLAIM": "my groups"}, `QSGATE_OIDC_GROUPS_CLAIM: must be a claim name`},
+		{"bad default role", map[string]string{"QSGATE_DEFAULT_ROLE": "OWNER"}, `QSGATE_DEFAULT_ROLE: must be one of READER, AUTHOR, ADMIN, got "OWNER"`},
+		{"rule without kind", map[string]string{"QSGATE_NAMESPACE_RULES": "example.com=tenant"}, `QSGATE_NAMESPACE_RULES: "example.com=tenant": want domain:DOMAIN=NAMESPACE or group:GROUP=NAMESPACE`},
+		{"rule unknown kind", map[string]string{"QSGATE_NAMESPACE_RULES": "team:x=tenant"}, `QSGATE_NAMESPACE_RULES: "team:x=tenant": the rule must start with domain: or group:`},
+		{"rule bad namespace", map[string]string{"QSGATE_NAMESPACE_RULES": "group:fin=a/b"}, `QSGATE_NAMESPACE_RULES: "group:fin=a/b": namespace "a/b" must be`},
+		{"rule bad domain", map[string]string{"QSGATE_NAMESPACE_RULES": "domain:not a domain=t"}, `QSGATE_NAMESPACE_RULES: "domain:not a domain=t": "not a domain" is not a domain name`},
 		{"unknown placeholder", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/{mail}"}, "QSGATE_USER_ARN_TEMPLATE: unknown placeholder {mail}"},
 		{"template not an ARN", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:usr/default/{email}"}, "QSGATE_USER_ARN_TEMPLATE: does not give a QuickSight user ARN"},
 		{"template without claim", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/bob"}, "QSGATE_USER_ARN_TEMPLATE: the template reads no user claim"},
 		{"map file missing", map[string]string{"QSGATE_USER_MAPPING": "file"}, "QSGATE_USER_MAP_FILE: missing"},
-		{"map file unreadable", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": filepath.Join(dir, "nope.csv")}, "QSGATE_USER_MAP_FILE: cannot use " + filepath.Join(dir, "nope.csv")},
-		{"map file bad csv row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badMap}, `QSGATE_USER_MAP_FILE: cannot use ` + badMap + `: line 3: "not-an-arn" is not a QuickSight user ARN`},
-		{"map file bad yaml row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badYAML}, `QSGATE_USER_MAP_FILE: cannot use ` + badYAML + `: line 2: want "subject-or-email: arn"`},
 		{"bad proxies", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `QSGATE_TRUSTED_PROXIES: must be IP addresses or CIDR ranges, got "nope"`},
 		{"bad bool", map[string]string{"QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL": "maybe"}, `QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL: must be true or false, got "maybe"`},
 		{"bad log level", map[string]string{"QSGATE_LOG_LEVEL": "loud"}, `QSGATE_LOG_LEVEL: must be debug, info, warn or error, got "loud"`},
@@ -158,29 +166,6 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "short") {
 		t.Errorf("error echoes a session key:\n%s", err)
-	}
-}
-
-func TestLoadUserMapFile(t *testing.T) {
-	dir := t.TempDir()
-	for name, body := range map[string]string{
-		"users.csv":  "key,arn\nAlice@Example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\n# a comment\nsub-42,arn:aws:quicksight:us-east-1:123456789012:user/default/bob\n",
-		"users.yaml": "# users\nAlice@Example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nsub-42: arn:aws:quicksight:us-east-1:123456789012:user/default/bob\n",
-	} {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, name)
-			os.WriteFile(path, []byte(body), 0o600)
-			env := valid()
-			env["QSGATE_USER_MAPPING"] = "file"
-			env["QSGATE_USER_MAP_FILE"] = path
-			c, err := Load(getenv(env))
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if got, want := c.UserMap.Len(), 2; got != want {
-				t.Errorf("users = %d, want %d", got, want)
-			}
-		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -48,6 +49,10 @@ func embedResult(err error) string {
 		return "other"
 	case errors.Is(err, quicksight.ErrNoMapping):
 		return "no_mapping"
+	case errors.Is(err, quicksight.ErrUserNotFound):
+		return "no_user"
+	case errors.Is(err, access.ErrNotAllowed):
+		return "not_allowed"
 	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint):
 		return "bad_request"
 	}
@@ -69,12 +74,13 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			return err
 		}
 		u := currentUser(c)
-		arn, err := d.Mapper.UserARN(u)
+		ctx := c.Request().Context()
+		start := time.Now()
+		id, err := d.Mapper.Identity(ctx, person(d, u))
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		emb, err := d.Embeds.SessionEmbedURL(c.Request().Context(), arn, ep)
+		emb, err := d.Embeds.SessionEmbedURL(ctx, id, ep)
 		took = time.Since(start)
 		if err != nil {
 			return err
@@ -84,7 +90,7 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			return errBadEmbedURL
 		}
 		d.Logger.Info("embed url issued", "event", "embed_url_issued", "sub", u.Subject, "email", u.Email,
-			"user_arn", arn, "entry_point", ep, "aws_request_id", emb.RequestID,
+			"user_arn", id.UserARN, "entry_point", ep, "aws_request_id", emb.RequestID,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), src.Scheme+"://"+src.Host))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
 )
@@ -49,6 +50,8 @@ var errorPages = []struct {
 	{errBadKind, page{Status: 400, Title: "Choose a dashboard or an analysis", Message: "Pick what to open and give its id.", Action: toPortal}},
 	{errCSRF, page{Status: 403, Title: "This form has expired",
 		Message: "For your safety the form could not be sent. Go back to the portal, reload it and try again.", Action: toPortal}},
+	{access.ErrNotAllowed, page{Status: 403, Title: "Your account is not allowed to use this portal",
+		Message: "You signed in, but this portal is only open to certain accounts or groups. If you think you should have access, ask your administrator. To use another account, sign out of your company account first."}},
 	{quicksight.ErrNoMapping, page{Status: 403, Title: "No QuickSight user for your account",
 		Message: "You are signed in, but no QuickSight user is set up for your sign-in. Ask your QuickSight administrator to add you.", Action: toPortal}},
 	{quicksight.ErrUserNotFound, page{Status: 403, Title: "You have no QuickSight user yet",

@@ -11,21 +11,33 @@ import (
 	"github.com/qsgate/qsgate/quicksight"
 )
 
+// arnPreviewer is a mapper that knows the ARN without calling AWS.
+type arnPreviewer interface {
+	UserARN(c quicksight.Claims) (string, error)
+}
+
 // home is GET /: who you are, the QuickSight user you map to, the entry
 // points, a form to open a dashboard or analysis by id, and sign-out.
 func home(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := currentUser(c)
-		arn, err := d.Mapper.UserARN(u)
-		if err != nil && !errors.Is(err, quicksight.ErrNoMapping) {
-			return err
+		// Only a mapper that needs no AWS call shows the ARN here (template,
+		// file); the others find the user when QuickSight is opened.
+		var arn string
+		preview, canPreview := d.Mapper.(arnPreviewer)
+		if canPreview {
+			var err error
+			if arn, err = preview.UserARN(u); err != nil && !errors.Is(err, quicksight.ErrNoMapping) {
+				return err
+			}
 		}
 		csrf, _ := c.Get("csrf").(string)
 		return render(c, d, http.StatusOK, "home.html", struct {
-			User auth.User
-			ARN  string
-			CSRF string
-		}{u, arn, csrf})
+			User   auth.User
+			ARN    string
+			Lookup bool
+			CSRF   string
+		}{u, arn, !canPreview, csrf})
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 // routes is the table of contents: every URL qsgate answers.
 func routes(e *echo.Echo, d Deps) {
-	signedIn := requireUser(d.Auth)
+	signedIn := []echo.MiddlewareFunc{requireUser(d.Auth), authorize(d)}
 	csrf := csrfProtect(d)
 
 	e.GET("/healthz", healthz())
@@ -26,13 +26,13 @@ func routes(e *echo.Echo, d Deps) {
 	e.POST("/logout", logout(d.Auth), csrf)
 	e.GET("/signed-out", signedOut(d))
 
-	e.GET("/", home(d), signedIn, csrf)
-	e.GET("/open", openByID(d.PublicURL), signedIn)
+	e.GET("/", home(d), append(signedIn, csrf)...)
+	e.GET("/open", openByID(d.PublicURL), signedIn...)
 	for _, ep := range []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites"} {
-		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), signedIn)
+		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), signedIn...)
 	}
-	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), signedIn)
-	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), signedIn)
+	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), signedIn...)
+	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), signedIn...)
 }
 
 // csrfProtect guards state-changing forms (logout) with a token tied to a

@@ -37,13 +37,22 @@ type Authenticator interface {
 // EmbedURLIssuer asks QuickSight for a fresh console embed URL
 // (quicksight.Client). Errors wrap quicksight's Err values.
 type EmbedURLIssuer interface {
-	SessionEmbedURL(ctx context.Context, userARN, entryPoint string) (quicksight.Embed, error)
+	SessionEmbedURL(ctx context.Context, id quicksight.Identity, entryPoint string) (quicksight.Embed, error)
 }
 
-// UserMapper gives the QuickSight user ARN of a signed-in user; errors wrap
-// quicksight.ErrNoMapping.
+// UserMapper gives the QuickSight identity of a signed-in user (one of
+// quicksight's mappers). Errors wrap quicksight.ErrNoMapping or
+// quicksight.ErrUserNotFound, or are *quicksight.Error.
 type UserMapper interface {
-	UserARN(c quicksight.Claims) (string, error)
+	Identity(ctx context.Context, p quicksight.Person) (quicksight.Identity, error)
+}
+
+// AccessPolicy says who may enter and where they belong (access.Policy).
+type AccessPolicy interface {
+	// Allow returns nil or an error wrapping access.ErrNotAllowed.
+	Allow(email string, groups []string) error
+	Namespace(email string, groups []string) string
+	Role(groups []string) string
 }
 
 // Recorder counts what happens for the metrics (metrics.Metrics).
@@ -58,6 +67,7 @@ type Deps struct {
 	Auth           Authenticator
 	Embeds         EmbedURLIssuer
 	Mapper         UserMapper
+	Access         AccessPolicy // nil lets every signed-in user in
 	Pages          *templates.Set
 	Logger         *slog.Logger
 	PublicURL      *url.URL

@@ -28,7 +28,7 @@ func (f fakeAuth) Ready() bool                                                  
 
 type fixedEmbed struct{ url string }
 
-func (f fixedEmbed) SessionEmbedURL(ctx context.Context, arn, ep string) (quicksight.Embed, error) {
+func (f fixedEmbed) SessionEmbedURL(ctx context.Context, id quicksight.Identity, ep string) (quicksight.Embed, error) {
 	if err := quicksight.CheckEntryPoint(ep); err != nil {
 		return quicksight.Embed{}, err
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/quicksight"
 )
 
 // login is GET /login?rd=PATH: start sign-in, coming back to rd (a local
@@ -41,6 +43,8 @@ func loginResult(err error) string {
 		return "ok"
 	case errors.Is(err, auth.ErrProviderUnavailable):
 		return "provider_error"
+	case errors.Is(err, access.ErrNotAllowed):
+		return "denied"
 	}
 	return "refused"
 }
@@ -76,6 +80,37 @@ func requireUser(a Authenticator) echo.MiddlewareFunc {
 			return c.Redirect(http.StatusFound, a.LoginURL(c.Request().URL.RequestURI()))
 		}
 	}
+}
+
+// authorize lets in only the users the access policy allows; the others
+// get the "not allowed" page and an audit line, and no AWS call is made.
+// Sign-in already refuses them; this catches sessions made before the
+// policy changed.
+func authorize(d Deps) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if d.Access == nil {
+				return next(c)
+			}
+			u := currentUser(c)
+			if err := d.Access.Allow(u.Email, u.Groups); err != nil {
+				d.Logger.Info("access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
+					"reason", err.Error(), "path", c.Request().URL.Path)
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// person is the signed-in user as the mapper needs them: claims, and the
+// namespace and registration role the policy gives.
+func person(d Deps, u auth.User) quicksight.Person {
+	p := quicksight.Person{Claims: u}
+	if d.Access != nil {
+		p.Namespace, p.Role = d.Access.Namespace(u.Email, u.Groups), d.Access.Role(u.Groups)
+	}
+	return p
 }
 
 // currentUser is the user requireUser found.

@@ -15,10 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 )
 
-// API is the part of the AWS SDK client this package calls.
+// API is the part of the AWS SDK client the embed call uses.
 type API interface {
 	GetSessionEmbedUrl(ctx context.Context, in *quicksight.GetSessionEmbedUrlInput, opts ...func(*quicksight.Options)) (*quicksight.GetSessionEmbedUrlOutput, error)
-	DescribeUser(ctx context.Context, in *quicksight.DescribeUserInput, opts ...func(*quicksight.Options)) (*quicksight.DescribeUserOutput, error)
 }
 
 // Client issues console embed URLs for one QuickSight account.
@@ -27,6 +26,9 @@ type Client struct {
 	AccountID       string
 	SessionLifetime int64         // minutes, 15-600
 	Timeout         time.Duration // per page view, retries included
+	// Directory, when set, explains an AccessDenied: it asks DescribeUser
+	// (in the identity region) whether the user is a reader.
+	Directory *Directory
 }
 
 // Embed is one freshly issued embed URL. URL is a bearer credential: show it
@@ -65,24 +67,32 @@ func CheckEntryPoint(ep string) error {
 	return ErrBadEntryPoint
 }
 
-// SessionEmbedURL calls GetSessionEmbedUrl once for userARN and entryPoint.
-// Errors are *Error (see errors.go), or ErrBadEntryPoint before any call.
-func (c *Client) SessionEmbedURL(ctx context.Context, userARN, entryPoint string) (Embed, error) {
+// SessionEmbedURL calls GetSessionEmbedUrl once for id and entryPoint:
+// with id.UserARN, or, for an IAM role session, signed with id.Creds and
+// without a UserArn. Errors are *Error (see errors.go), or ErrBadEntryPoint
+// before any call.
+func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint string) (Embed, error) {
 	if err := CheckEntryPoint(entryPoint); err != nil {
 		return Embed{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	out, err := c.API.GetSessionEmbedUrl(ctx, &quicksight.GetSessionEmbedUrlInput{
+	in := &quicksight.GetSessionEmbedUrlInput{
 		AwsAccountId:             aws.String(c.AccountID),
 		EntryPoint:               aws.String(entryPoint),
 		SessionLifetimeInMinutes: aws.Int64(c.SessionLifetime),
-		UserArn:                  aws.String(userARN),
-	})
+	}
+	var opts []func(*quicksight.Options)
+	if id.Creds != nil {
+		opts = append(opts, func(o *quicksight.Options) { o.Credentials = id.Creds })
+	} else {
+		in.UserArn = aws.String(id.UserARN)
+	}
+	out, err := c.API.GetSessionEmbedUrl(ctx, in, opts...)
 	if err != nil {
 		e := classify("GetSessionEmbedUrl", err)
-		if errors.Is(e, ErrAccessDenied) && c.isReader(ctx, userARN) {
-			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is READER; make them AUTHOR or ADMIN to use the console"
+		if errors.Is(e, ErrAccessDenied) && c.isReader(ctx, id) {
+			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
 		}
 		return Embed{}, e
 	}
@@ -90,22 +100,23 @@ func (c *Client) SessionEmbedURL(ctx context.Context, userARN, entryPoint string
 }
 
 // isReader is a diagnosis made only after AccessDenied: QuickSight refuses
-// readers the console with an unhelpful message, so ask DescribeUser. It
-// needs quicksight:DescribeUser; without it the answer is simply "no".
-func (c *Client) isReader(ctx context.Context, userARN string) bool {
-	ns, name, ok := splitUserARN(userARN)
-	if !ok {
+// readers the console with an unhelpful message. The role the mapper
+// learned answers it; else DescribeUser in the identity region, which needs
+// quicksight:DescribeUser: without it the answer is simply "no".
+func (c *Client) isReader(ctx context.Context, id Identity) bool {
+	if id.Role != "" {
+		return IsReader(id.Role)
+	}
+	ns, name, ok := splitUserARN(id.UserARN)
+	if !ok || c.Directory == nil {
 		return false
 	}
-	out, err := c.API.DescribeUser(ctx, &quicksight.DescribeUserInput{
-		AwsAccountId: aws.String(c.AccountID),
-		Namespace:    aws.String(ns),
-		UserName:     aws.String(name),
-	})
-	return err == nil && out.User != nil && out.User.Role == "READER"
+	u, err := c.Directory.Describe(ctx, ns, name)
+	return err == nil && IsReader(u.Role)
 }
 
-// splitUserARN takes "arn:...:user/{namespace}/{name}" apart.
+// splitUserARN takes "arn:...:user/{namespace}/{name}" apart; an IAM role
+// session's name holds a slash itself ("Role/session").
 func splitUserARN(arn string) (namespace, name string, ok bool) {
 	_, res, found := strings.Cut(arn, ":user/")
 	if !found {

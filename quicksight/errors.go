@@ -35,6 +35,9 @@ type Error struct {
 	RequestID string
 	Message   string
 	Hint      string
+	// IdentityRegion is set when QuickSight said the call belongs in
+	// another region: the account's identity region.
+	IdentityRegion string
 }
 
 func (e *Error) Error() string {
@@ -69,20 +72,32 @@ func KnownCode(code string) bool {
 
 var identityRegionRE = regexp.MustCompile(`identity region is ([a-z0-9-]+)`)
 
+const credentialHint = "AWS refused the gateway's credentials (expired, unknown or wrong secret): check the credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE, the instance or task role) and the clock"
+
 // codes maps an AWS error code to our kind and an operator hint.
 var codes = map[string]struct {
 	kind error
 	hint string
 }{
-	"QuickSightUserNotFoundException":          {ErrUserNotFound, "register the user in QuickSight (RegisterUser) or fix the user mapping"},
-	"ResourceNotFoundException":                {ErrResourceNotFound, ""},
-	"ThrottlingException":                      {ErrThrottled, "QuickSight throttled the gateway even after retries; spread load or ask AWS for a higher limit"},
-	"AccessDeniedException":                    {ErrAccessDenied, "the gateway's AWS identity needs quicksight:GetSessionEmbedUrl on the user ARNs it embeds, in the right account"},
-	"InternalFailureException":                 {ErrUnavailable, "QuickSight failed internally; retry later or contact AWS support with the request id"},
-	"ResourceUnavailableException":             {ErrUnavailable, "QuickSight is unavailable; retry later"},
-	"UnsupportedUserEditionException":          {ErrUnsupportedEdition, "console embedding needs QuickSight Enterprise edition"},
-	"UnsupportedPricingPlanException":          {ErrUnsupportedEdition, "the QuickSight pricing plan does not support this"},
-	"ResourceExistsException":                  {ErrRejected, "QuickSight reported a resource conflict; retry, and contact AWS support with the request id if it persists"},
+	"QuickSightUserNotFoundException": {ErrUserNotFound, "register the user in QuickSight (RegisterUser) or fix the user mapping"},
+	"ResourceNotFoundException":       {ErrResourceNotFound, ""},
+	"ThrottlingException":             {ErrThrottled, "QuickSight throttled the gateway even after retries; spread load or ask AWS for a higher limit"},
+	"AccessDeniedException":           {ErrAccessDenied, "the gateway's AWS identity needs quicksight:GetSessionEmbedUrl on the user ARNs it embeds, in the right account"},
+	"InternalFailureException":        {ErrUnavailable, "QuickSight failed internally; retry later or contact AWS support with the request id"},
+	"ResourceUnavailableException":    {ErrUnavailable, "QuickSight is unavailable; retry later"},
+	"UnsupportedUserEditionException": {ErrUnsupportedEdition, "console embedding needs QuickSight Enterprise edition"},
+	"UnsupportedPricingPlanException": {ErrUnsupportedEdition, "the QuickSight pricing plan does not support this"},
+	"ResourceExistsException":         {ErrRejected, "QuickSight reported a resource conflict; retry, and contact AWS support with the request id if it persists"},
+	// STS, in iam mode: the gateway may not assume the role.
+	"AccessDenied":            {ErrAccessDenied, "the gateway's AWS identity needs sts:AssumeRole on QSGATE_IAM_ROLE_ARN, and the role's trust policy must allow it"},
+	"RegionDisabledException": {ErrAccessDenied, "STS is not activated in this region for the account; activate it in IAM or set AWS_REGION"},
+	// Credentials the front door refuses: expired, unknown or mis-signed.
+	"ExpiredTokenException":                    {ErrAccessDenied, credentialHint},
+	"ExpiredToken":                             {ErrAccessDenied, credentialHint},
+	"UnrecognizedClientException":              {ErrAccessDenied, credentialHint},
+	"InvalidClientTokenId":                     {ErrAccessDenied, credentialHint},
+	"SignatureDoesNotMatch":                    {ErrAccessDenied, credentialHint},
+	"InvalidSignatureException":                {ErrAccessDenied, credentialHint},
 	"InvalidParameterValueException":           {ErrRejected, "QuickSight rejected a parameter; check QSGATE_USER_ARN_TEMPLATE or the user map, the account id and the namespace"},
 	"SessionLifetimeInMinutesInvalidException": {ErrRejected, "check QSGATE_QUICKSIGHT_SESSION_LIFETIME (15-600)"},
 }
@@ -96,6 +111,10 @@ func classify(op string, err error) *Error {
 	}
 	var apiErr smithy.APIError
 	switch {
+	case isRetryQuota(err):
+		// Checked first: the SDK joins the quota error with the last API
+		// error, which would match below.
+		e.Kind, e.Code, e.Hint = ErrThrottled, "RetryQuotaExceeded", "the SDK's retry budget is spent; QuickSight is failing or throttling"
 	case errors.As(err, &apiErr):
 		e.Code, e.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
 		if c, ok := codes[e.Code]; ok {
@@ -104,14 +123,13 @@ func classify(op string, err error) *Error {
 			e.Hint = "unexpected QuickSight error; see aws_error"
 		}
 		if m := identityRegionRE.FindStringSubmatch(e.Message); m != nil {
+			e.IdentityRegion = m[1]
 			e.Hint = fmt.Sprintf("this call must go to the identity region %s: set QSGATE_QUICKSIGHT_IDENTITY_REGION=%s (user ARNs) and check AWS_REGION", m[1], m[1])
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "QuickSight did not answer within QSGATE_AWS_TIMEOUT"
 	case errors.Is(err, context.Canceled):
 		e.Kind, e.Code = ErrTimeout, "Canceled"
-	case isRetryQuota(err):
-		e.Kind, e.Code, e.Hint = ErrThrottled, "RetryQuotaExceeded", "the SDK's retry budget is spent; QuickSight is failing or throttling"
 	default:
 		e.Kind, e.Code, e.Message = ErrUnavailable, "TransportError", err.Error()
 		e.Hint = "could not reach QuickSight or get AWS credentials; check the network, AWS_REGION, the credential chain and AWS_ENDPOINT_URL_QUICKSIGHT"

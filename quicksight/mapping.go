@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,12 +22,6 @@ var ErrNoMapping = errors.New("no QuickSight user for this sign-in")
 // implements it; an empty string means the claim is absent.
 type Claims interface {
 	Claim(name string) string
-}
-
-// Mapper turns the signed-in user's claims into a QuickSight user ARN.
-type Mapper interface {
-	// UserARN returns the ARN, or an error wrapping ErrNoMapping.
-	UserARN(c Claims) (string, error)
 }
 
 // DefaultARNTemplate is QSGATE_USER_ARN_TEMPLATE's default.
@@ -99,21 +94,47 @@ func TemplateClaims(tmpl string) ([]string, error) {
 
 // TemplateMapper builds the ARN from a template (see TemplateClaims).
 type TemplateMapper struct {
-	tmpl string
+	tmpl      string
+	namespace string // the default for {namespace}
 }
 
 // NewTemplateMapper fills the account-wide placeholders once; the template
-// must already have passed TemplateClaims.
+// must already have passed TemplateClaims. {namespace} is filled per user
+// (Identity) or with namespace (UserARN).
 func NewTemplateMapper(tmpl, accountID, namespace, identityRegion string) *TemplateMapper {
-	r := strings.NewReplacer("{account_id}", accountID, "{namespace}", namespace, "{identity_region}", identityRegion)
-	return &TemplateMapper{tmpl: r.Replace(tmpl)}
+	r := strings.NewReplacer("{account_id}", accountID, "{identity_region}", identityRegion)
+	return &TemplateMapper{tmpl: r.Replace(tmpl), namespace: namespace}
 }
 
-// UserARN fills the claim placeholders. A claim that is missing or holds a
-// character that could change the ARN's shape means no mapping.
+// CheckTemplate fills a template with the real account, namespace and
+// identity region and sample claims, and reports whether the result is a
+// QuickSight user ARN: a bad identity region from the AWS profile must stop
+// start-up, not give every user a 403.
+func CheckTemplate(tmpl, accountID, namespace, identityRegion string) error {
+	m := NewTemplateMapper(tmpl, accountID, namespace, identityRegion)
+	sample := placeholderRE.ReplaceAllString(strings.ReplaceAll(m.tmpl, "{namespace}", namespace), "user")
+	if !userARNRE.MatchString(sample) {
+		return fmt.Errorf("gives %q with this account, namespace and identity region, not a QuickSight user ARN", sample)
+	}
+	return nil
+}
+
+// UserARN fills the claim placeholders, with the default namespace.
 func (m *TemplateMapper) UserARN(c Claims) (string, error) {
+	return m.arn(c, m.namespace)
+}
+
+// arn fills the claim placeholders. A claim that is missing or holds a
+// character that could change the ARN's shape means no mapping.
+func (m *TemplateMapper) arn(c Claims, namespace string) (string, error) {
+	if namespace == "" {
+		namespace = m.namespace
+	}
 	var missing error
 	arn := placeholderRE.ReplaceAllStringFunc(m.tmpl, func(p string) string {
+		if p == "{namespace}" {
+			return namespace
+		}
 		name := userClaims[p]
 		if name == "" {
 			name = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
@@ -177,6 +198,15 @@ func emailKey(s string) (string, bool) {
 		}
 	}
 	return string(b), true
+}
+
+// LoadUserMap reads and parses the user map file at path.
+func LoadUserMap(path string) (*FileMapper, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ReadUserMap(path, data)
 }
 
 // ReadUserMap parses a user map file. The format follows the file name:

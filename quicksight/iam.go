@@ -1,0 +1,196 @@
+package quicksight
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+)
+
+// Role session credentials are asked for this long and renewed this long
+// before they expire.
+const (
+	roleSessionDuration = time.Hour
+	roleSessionRenew    = 5 * time.Minute
+)
+
+// IAMMapper serves IAM-federated QuickSight users: each signed-in user is a
+// session of one IAM role (STS AssumeRole, session name from the email),
+// and the embed call is signed with that session's credentials, without a
+// UserArn. QuickSight knows such a user as "RoleName/SessionName". With
+// registration on, a user QuickSight does not know is registered first
+// (identity type IAM). Credentials are cached per user until five minutes
+// before they expire.
+type IAMMapper struct {
+	roleARN, roleName, partition, accountID string
+	sts                                     stscreds.AssumeRoleAPIClient
+	dir                                     *Directory
+	register                                bool
+	creds                                   *lru.Cache[string, *aws.CredentialsCache]
+	known                                   *expirable.LRU[string, User]
+	flight                                  singleflight.Group
+}
+
+// RoleARNRE is the shape of an IAM role ARN (QSGATE_IAM_ROLE_ARN).
+var RoleARNRE = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
+
+// NewIAMMapper assumes roleARN through sts. dir makes the DescribeUser and
+// RegisterUser calls when register is true; ttl bounds how long a known
+// user is remembered.
+func NewIAMMapper(roleARN string, sts stscreds.AssumeRoleAPIClient, dir *Directory, register bool, ttl time.Duration) (*IAMMapper, error) {
+	m := RoleARNRE.FindStringSubmatch(roleARN)
+	if m == nil {
+		return nil, fmt.Errorf("%q is not an IAM role ARN", roleARN)
+	}
+	creds, err := lru.New[string, *aws.CredentialsCache](UserCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	return &IAMMapper{
+		roleARN: roleARN, partition: m[1], accountID: m[2], roleName: m[3],
+		sts: sts, dir: dir, register: register, creds: creds,
+		known: expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
+	}, nil
+}
+
+// Identity implements Mapper. A warm view makes no call here: the
+// credentials and the registration are cached.
+func (m *IAMMapper) Identity(ctx context.Context, p Person) (Identity, error) {
+	email, ns, err := lookupKey(p)
+	if err != nil {
+		return Identity{}, err
+	}
+	session := RoleSessionName(email)
+	userName := m.roleName + "/" + session
+	id := Identity{
+		UserARN: fmt.Sprintf("arn:%s:quicksight:%s:%s:user/%s/%s", m.partition, m.dir.Region(), m.accountID, ns, userName),
+		Creds:   m.sessionCreds(session),
+	}
+	// Fetch the credentials now (cached when warm), so an STS refusal is
+	// reported as such, not as a failed QuickSight call.
+	if _, err := id.Creds.Retrieve(ctx); err != nil {
+		return Identity{}, classify("AssumeRole", err)
+	}
+	if m.register {
+		u, err := m.ensureUser(ctx, p, ns, userName, session)
+		if err != nil {
+			return Identity{}, err
+		}
+		id.UserARN, id.Role = cmpOr(u.ARN, id.UserARN), u.Role
+	}
+	return id, nil
+}
+
+func (m *IAMMapper) sessionCreds(session string) *aws.CredentialsCache {
+	if c, ok := m.creds.Get(session); ok {
+		return c
+	}
+	c := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(m.sts, m.roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = session
+		o.Duration = roleSessionDuration
+	}), func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleSessionRenew })
+	// Two first views at once must share one cache, so one AssumeRole.
+	if found, _ := m.creds.ContainsOrAdd(session, c); found {
+		if prev, ok := m.creds.Get(session); ok {
+			return prev
+		}
+	}
+	return c
+}
+
+// ensureUser makes sure QuickSight knows the role session's user:
+// DescribeUser, and RegisterUser (identity type IAM) when missing.
+func (m *IAMMapper) ensureUser(ctx context.Context, p Person, ns, userName, session string) (User, error) {
+	key := ns + "\x00" + userName
+	if u, ok := m.known.Get(key); ok {
+		return u, nil
+	}
+	ch := m.flight.DoChan(key, func() (any, error) {
+		ctx := context.WithoutCancel(ctx)
+		u, err := m.dir.Describe(ctx, ns, userName)
+		if isKind(err, ErrUserNotFound) {
+			role := p.Role
+			if role == "" {
+				role = "READER"
+			}
+			u, err = m.dir.Register(ctx, &quicksight.RegisterUserInput{
+				IdentityType: types.IdentityTypeIam,
+				IamArn:       aws.String(m.roleARN),
+				SessionName:  aws.String(session),
+				Email:        aws.String(p.Claims.Claim("email")),
+				UserRole:     types.UserRole(role),
+				Namespace:    aws.String(ns),
+			})
+			if errors.Is(err, ErrUserExists) {
+				u, err = m.dir.Describe(ctx, ns, userName)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.known.Add(key, u)
+		return u, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return User{}, r.Err
+		}
+		return r.Val.(User), nil
+	case <-ctx.Done():
+		return User{}, classify("DescribeUser", ctx.Err())
+	}
+}
+
+// sessionNameRE is what STS accepts as a RoleSessionName, less "=", which
+// marks a derived name (below).
+var sessionNameRE = regexp.MustCompile(`^[\w+,.@-]{2,64}$`)
+
+// RoleSessionName derives the STS session name of a user from their email
+// (lower-cased). An address that already fits STS's rules ([\w+=,.@-],
+// 2-64 characters) and holds no "=" is used as it is. Any other keeps its
+// allowed characters, cut to fit, and ends in "=" and 12 hex digits of the
+// address's SHA-256: stable for one user, and two addresses that differ only
+// in dropped characters get different names. No as-is name contains "=",
+// so no address can take the derived name of another.
+func RoleSessionName(email string) string {
+	if sessionNameRE.MatchString(email) {
+		return email
+	}
+	var b strings.Builder
+	for _, r := range email {
+		if sessionRune(r) {
+			b.WriteRune(r)
+		}
+	}
+	kept := b.String()
+	if len(kept) > 51 {
+		kept = kept[:51]
+	}
+	sum := sha256.Sum256([]byte(email))
+	return kept + "=" + hex.EncodeToString(sum[:6])
+}
+
+// sessionRune is one of [\w+,.@-] (ASCII), the allowed characters but "=".
+func sessionRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+,.@-", r)
+}
+
+func cmpOr(v, fallback string) string {
+	if v != "" {
+		return v
+	}
+	return fallback
+}

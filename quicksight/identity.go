@@ -1,0 +1,55 @@
+package quicksight
+
+import (
+	"context"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Person is the signed-in user as a mapper sees them: the session's claims
+// plus what the access policy decided.
+type Person struct {
+	Claims    Claims // sub, email (verified only), preferred_username, kept claims
+	Namespace string // the QuickSight namespace the user belongs in
+	Role      string // the role to register the user with (register and iam modes)
+}
+
+// Identity is who QuickSight opens the console for.
+type Identity struct {
+	// UserARN is the QuickSight user. It goes to GetSessionEmbedUrl as
+	// UserArn unless Creds is set, and to the logs either way.
+	UserARN string
+	// Role is the user's QuickSight role when the mapper learned it
+	// (lookup, register, iam with registration), else "".
+	Role string
+	// Creds, in iam mode, are the role session's credentials: the embed
+	// call is signed with them and sends no UserArn.
+	Creds aws.CredentialsProvider
+}
+
+// Mapper finds the QuickSight identity of a signed-in user. Errors wrap
+// ErrNoMapping (no usable claim), ErrUserNotFound (QuickSight has no such
+// user) or are *Error (a failed AWS call).
+type Mapper interface {
+	Identity(ctx context.Context, p Person) (Identity, error)
+}
+
+// readerRoles are the roles QuickSight refuses the console.
+var readerRoles = []string{"READER", "RESTRICTED_READER", "READER_PRO"}
+
+// IsReader reports whether role is one of the reader roles.
+func IsReader(role string) bool { return slices.Contains(readerRoles, role) }
+
+// Identity implements Mapper: the template needs no AWS call. The
+// {namespace} placeholder is the person's namespace.
+func (m *TemplateMapper) Identity(_ context.Context, p Person) (Identity, error) {
+	arn, err := m.arn(p.Claims, p.Namespace)
+	return Identity{UserARN: arn}, err
+}
+
+// Identity implements Mapper: a row of the map file, no AWS call.
+func (m *FileMapper) Identity(_ context.Context, p Person) (Identity, error) {
+	arn, err := m.UserARN(p.Claims)
+	return Identity{UserARN: arn}, err
+}

@@ -1,0 +1,182 @@
+package quicksight
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+)
+
+// Cache bounds of the user lookups: at most this many answers each, and a
+// "not found" is kept at most MaxMissingTTL, so a user added by hand gets in
+// within a minute.
+const (
+	UserCacheSize = 20000
+	MaxMissingTTL = time.Minute
+)
+
+// LookupMapper finds the QuickSight user whose email equals the signed-in
+// user's verified email, case-insensitively: by DescribeUser when a user
+// name template gives the name, else by listing the namespace. Answers,
+// found and not found, are cached; concurrent first views of one user (or,
+// when listing, of one namespace) share one lookup.
+type LookupMapper struct {
+	dir     *Directory
+	names   *NameTemplate // nil: list the namespace
+	found   *expirable.LRU[string, User]
+	missing *expirable.LRU[string, string] // key -> why ("" not found, else the reason)
+	flight  singleflight.Group
+}
+
+// NewLookupMapper looks users up through dir; names may be nil.
+func NewLookupMapper(dir *Directory, names *NameTemplate, ttl time.Duration) *LookupMapper {
+	return &LookupMapper{
+		dir:     dir,
+		names:   names,
+		found:   expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
+		missing: expirable.NewLRU[string, string](UserCacheSize, nil, min(ttl, MaxMissingTTL)),
+	}
+}
+
+// Identity implements Mapper.
+func (m *LookupMapper) Identity(ctx context.Context, p Person) (Identity, error) {
+	email, ns, err := lookupKey(p)
+	if err != nil {
+		return Identity{}, err
+	}
+	u, found, err := m.find(ctx, p, ns, email)
+	switch {
+	case err != nil:
+		return Identity{}, err
+	case !found:
+		return Identity{}, fmt.Errorf("%w: no QuickSight user in namespace %s has this email", ErrUserNotFound, ns)
+	}
+	return Identity{UserARN: u.ARN, Role: u.Role}, nil
+}
+
+// lookupKey is the person's email, lower-cased, and namespace. An address
+// without exactly one "@" is refused before any AWS call.
+func lookupKey(p Person) (email, namespace string, err error) {
+	email, ok := emailKey(p.Claims.Claim("email"))
+	if !ok {
+		return "", "", fmt.Errorf("%w: no verified plain email address with exactly one @", ErrNoMapping)
+	}
+	namespace = p.Namespace
+	if namespace == "" {
+		namespace = "default"
+	}
+	return email, namespace, nil
+}
+
+func cacheKey(namespace, email string) string { return namespace + "\x00" + email }
+
+// find answers from the cache, else asks QuickSight once for everyone
+// waiting on the same question.
+func (m *LookupMapper) find(ctx context.Context, p Person, ns, email string) (User, bool, error) {
+	key := cacheKey(ns, email)
+	if u, ok := m.found.Get(key); ok {
+		return u, true, nil
+	}
+	if why, ok := m.missing.Get(key); ok {
+		if why != "" {
+			return User{}, false, fmt.Errorf("%w: %s", ErrNoMapping, why)
+		}
+		return User{}, false, nil
+	}
+	if m.names != nil {
+		name, err := m.names.Fill(p.Claims)
+		if err != nil {
+			return User{}, false, err
+		}
+		return m.describe(ctx, ns, name, email)
+	}
+	v, err := m.shared(ctx, "list\x00"+ns, func(ctx context.Context) (any, error) {
+		return m.listNamespace(ctx, ns)
+	})
+	if err != nil {
+		return User{}, false, err
+	}
+	switch users := v.(map[string][]User)[email]; len(users) {
+	case 0:
+		m.missing.Add(key, "")
+		return User{}, false, nil
+	case 1:
+		return users[0], true, nil
+	default:
+		why := fmt.Sprintf("%d QuickSight users in namespace %s have this email", len(users), ns)
+		m.missing.Add(key, why)
+		return User{}, false, fmt.Errorf("%w: %s", ErrNoMapping, why)
+	}
+}
+
+// describe is DescribeUser by name. The user found must have the signed-in
+// email: a name taken from a claim the user can edit must not open someone
+// else's QuickSight user.
+func (m *LookupMapper) describe(ctx context.Context, ns, name, email string) (User, bool, error) {
+	key := cacheKey(ns, email)
+	v, err := m.shared(ctx, "describe\x00"+ns+"\x00"+name, func(ctx context.Context) (any, error) {
+		return m.dir.Describe(ctx, ns, name)
+	})
+	switch {
+	case isKind(err, ErrUserNotFound):
+		m.missing.Add(key, "")
+		return User{}, false, nil
+	case err != nil:
+		return User{}, false, err
+	}
+	u := v.(User)
+	if got, _ := emailKey(u.Email); got != email {
+		why := fmt.Sprintf("QuickSight user %s has another email", name)
+		m.missing.Add(key, why)
+		return User{}, false, fmt.Errorf("%w: %s", ErrNoMapping, why)
+	}
+	m.found.Add(key, u)
+	return u, true, nil
+}
+
+// listNamespace lists every user of ns and caches each one whose email is
+// theirs alone, so one pass serves everyone it finds.
+func (m *LookupMapper) listNamespace(ctx context.Context, ns string) (map[string][]User, error) {
+	byEmail := map[string][]User{}
+	err := m.dir.List(ctx, ns, func(u User) {
+		if email, ok := emailKey(u.Email); ok {
+			byEmail[email] = append(byEmail[email], u)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for email, users := range byEmail {
+		if len(users) == 1 {
+			m.found.Add(cacheKey(ns, email), users[0])
+		}
+	}
+	return byEmail, nil
+}
+
+// shared runs fn once for all callers with the same key. fn runs detached
+// from any one caller's cancellation (the directory's own timeout bounds
+// it); each caller still stops waiting when its own request ends.
+func (m *LookupMapper) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	ch := m.flight.DoChan(key, func() (any, error) { return fn(context.WithoutCancel(ctx)) })
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, classify("lookup", ctx.Err())
+	}
+}
+
+// forget drops what is cached about one user.
+func (m *LookupMapper) forget(ns, email string) {
+	m.found.Remove(cacheKey(ns, email))
+	m.missing.Remove(cacheKey(ns, email))
+}
+
+// isKind reports whether err is an *Error of kind.
+func isKind(err error, kind error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Kind == kind
+}

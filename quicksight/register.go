@@ -1,0 +1,98 @@
+package quicksight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+)
+
+// RegisterMapper is just-in-time provisioning: a lookup first, and when
+// QuickSight has no user with the signed-in email, RegisterUser (identity
+// type QUICKSIGHT) with the role the access policy picked. A registration
+// that races another (ResourceExistsException) counts as done and is
+// followed by a fresh lookup; a registered user is cached like a found one,
+// so it is never registered twice.
+type RegisterMapper struct {
+	lookup      *LookupMapper
+	names       *NameTemplate // nil: the user name is the email
+	permissions string        // CustomPermissionsName, optional
+}
+
+// NewRegisterMapper registers through lookup's directory; names and
+// permissions are optional.
+func NewRegisterMapper(lookup *LookupMapper, names *NameTemplate, permissions string) *RegisterMapper {
+	return &RegisterMapper{lookup: lookup, names: names, permissions: permissions}
+}
+
+// Identity implements Mapper.
+func (m *RegisterMapper) Identity(ctx context.Context, p Person) (Identity, error) {
+	email, ns, err := lookupKey(p)
+	if err != nil {
+		return Identity{}, err
+	}
+	u, found, err := m.lookup.find(ctx, p, ns, email)
+	if err != nil {
+		return Identity{}, err
+	}
+	if !found {
+		if u, err = m.register(ctx, p, ns, email); err != nil {
+			return Identity{}, err
+		}
+	}
+	return Identity{UserARN: u.ARN, Role: u.Role}, nil
+}
+
+func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email string) (User, error) {
+	name := p.Claims.Claim("email")
+	if m.names != nil {
+		var err error
+		if name, err = m.names.Fill(p.Claims); err != nil {
+			return User{}, err
+		}
+	} else if !claimValueRE.MatchString(name) {
+		return User{}, fmt.Errorf("%w: the email cannot be a QuickSight user name", ErrNoMapping)
+	}
+	role := p.Role
+	if role == "" {
+		role = "READER"
+	}
+	v, err := m.lookup.shared(ctx, "register\x00"+cacheKey(ns, email), func(ctx context.Context) (any, error) {
+		in := &quicksight.RegisterUserInput{
+			IdentityType: types.IdentityTypeQuicksight,
+			Email:        aws.String(p.Claims.Claim("email")),
+			UserName:     aws.String(name),
+			UserRole:     types.UserRole(role),
+			Namespace:    aws.String(ns),
+		}
+		if m.permissions != "" {
+			in.CustomPermissionsName = aws.String(m.permissions)
+		}
+		u, err := m.lookup.dir.Register(ctx, in)
+		if errors.Is(err, ErrUserExists) {
+			// Someone (another view, another instance) got there first.
+			m.lookup.forget(ns, email)
+			u, found, ferr := m.lookup.find(ctx, p, ns, email)
+			if ferr != nil {
+				return nil, ferr
+			}
+			if !found {
+				return nil, fmt.Errorf("%w: a QuickSight user named %s exists with another email", ErrNoMapping, name)
+			}
+			return u, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.lookup.forget(ns, email)
+		m.lookup.found.Add(cacheKey(ns, email), u)
+		return u, nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return v.(User), nil
+}
