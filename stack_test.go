@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,6 +92,12 @@ func freeAddr(t testing.TB) string {
 // idpMiddleware wraps the provider's endpoints.
 func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
 	t.Helper()
+	return startStackSim(t, qssim.Config{AccountID: testAccount}, override, idpMiddleware...)
+}
+
+// startStackSim is startStack with the simulator configured by simCfg.
+func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
+	t.Helper()
 	idp, err := mockoidc.NewServer(nil)
 	if err != nil {
 		t.Fatalf("mockoidc: %v", err)
@@ -108,7 +115,7 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 		t.Fatalf("mockoidc: %v", err)
 	}
 	t.Cleanup(func() { idp.Shutdown() })
-	sim, err := qssim.Start(qssim.Config{AccountID: testAccount})
+	sim, err := qssim.Start(simCfg)
 	if err != nil {
 		t.Fatalf("qssim: %v", err)
 	}
@@ -131,7 +138,7 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 		"QSGATE_AWS_TIMEOUT":                 "5s",
 		"QSGATE_SHUTDOWN_GRACE":              "2s",
 		"QSGATE_LOG_LEVEL":                   "debug",
-		"AWS_REGION":                         "us-east-1",
+		"AWS_REGION":                         cmp.Or(simCfg.Region, "us-east-1"),
 		"AWS_ACCESS_KEY_ID":                  qssim.DefaultAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":              qssim.DefaultSecretAccessKey,
 		"AWS_ENDPOINT_URL_QUICKSIGHT":        sim.URL(),

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/qsgate/qsgate/qssim"
+)
+
+// callCounts counts the simulator's calls by operation.
+func callCounts(sim *qssim.Server) map[string]int {
+	n := map[string]int{}
+	for _, c := range sim.Calls() {
+		n[c.Operation]++
+	}
+	return n
+}
+
+// member is a user whose ID token carries groups.
+func member(u *mockoidc.MockUser, groups ...string) evilUser {
+	gs := make([]any, len(groups))
+	for i, g := range groups {
+		gs[i] = g
+	}
+	return evilUser{MockUser: u, extra: map[string]any{"groups": gs}}
+}
+
+// In lookup mode the QuickSight user is found by email (names and case
+// differ); the first view lists the namespace once, a warm view makes one
+// AWS call: the embed.
+func TestLookupMode(t *testing.T) {
+	s := startStack(t, map[string]string{"QSGATE_USER_MAPPING": "lookup"})
+	s.sim.Reset()
+	arn := s.sim.AddUser(qssim.User{UserName: "carol.author", Email: "Carol@Example.COM", Role: "AUTHOR"})
+	carol := &mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}
+	b := newBrowser(t)
+	p := s.signIn(b, carol, "/embed/start")
+	if p.status != 200 {
+		t.Fatalf("first view: %s\n%s", p, p.body)
+	}
+	if got := callCounts(s.sim); got["ListUsers"] != 1 || got["GetSessionEmbedUrl"] != 1 || len(got) != 2 {
+		t.Errorf("first view calls = %v, want one ListUsers and one GetSessionEmbedUrl", got)
+	}
+	if c := embedCalls(s.sim); len(c) != 1 || c[0].UserArn != arn {
+		t.Errorf("embed calls = %+v, want one for %s", c, arn)
+	}
+	s.sim.Reset()
+	if p := b.get(s.url + "/embed/start"); p.status != 200 {
+		t.Fatalf("warm view: %s", p)
+	}
+	if got := callCounts(s.sim); got["GetSessionEmbedUrl"] != 1 || len(got) != 1 {
+		t.Errorf("warm view calls = %v, want exactly one GetSessionEmbedUrl", got)
+	}
+
+	// Someone QuickSight does not know by email: the 403 page.
+	p = s.signIn(newBrowser(t), nobby, "/embed/start")
+	if p.status != 403 || !strings.Contains(p.body, "You have no QuickSight user yet") {
+		t.Errorf("unknown user: %s, want 403 'no QuickSight user yet'", p)
+	}
+	// Two QuickSight users with one email: neither is picked.
+	s.sim.AddUser(qssim.User{UserName: "dana", Email: "dana@example.com", Role: "AUTHOR"})
+	s.sim.AddUser(qssim.User{UserName: "dana-twin", Email: "DANA@example.com", Role: "AUTHOR"})
+	p = s.signIn(newBrowser(t), &mockoidc.MockUser{Subject: "sub-dana", Email: "dana@example.com", EmailVerified: true}, "/embed/start")
+	if p.status != 403 || !strings.Contains(p.body, "No QuickSight user for your account") {
+		t.Errorf("ambiguous email: %s, want 403 'No QuickSight user for your account'", p)
+	}
+	// An address with two @ never reaches AWS.
+	s.sim.Reset()
+	twoAt := &mockoidc.MockUser{Subject: "sub-eve", Email: "alice@example.com@evil.test", EmailVerified: true}
+	p = s.signIn(newBrowser(t), twoAt, "/embed/start")
+	if p.status != 403 || !strings.Contains(p.body, "No QuickSight user for your account") {
+		t.Errorf("two-@ email: %s, want 403 'No QuickSight user for your account'", p)
+	}
+	if n := len(s.sim.Calls()); n != 0 {
+		t.Errorf("two-@ email made %d AWS calls, want 0", n)
+	}
+}
+
+// In register mode a user QuickSight does not know is registered on the
+// first view with the role their groups give, once.
+func TestRegisterMode(t *testing.T) {
+	s := startStack(t, map[string]string{
+		"QSGATE_USER_MAPPING":  "register",
+		"QSGATE_AUTHOR_GROUPS": "qs-authors",
+		"QSGATE_ADMIN_GROUPS":  "qs-admins",
+	})
+	s.sim.Reset()
+	b := newBrowser(t)
+	p := s.signIn(b, member(nobby, "staff", "qs-authors"), "/embed/start")
+	if p.status != 200 {
+		t.Fatalf("first view: %s\n%s", p, p.body)
+	}
+	if got := callCounts(s.sim); got["ListUsers"] != 1 || got["RegisterUser"] != 1 || got["GetSessionEmbedUrl"] != 1 {
+		t.Errorf("first view calls = %v, want ListUsers, RegisterUser, GetSessionEmbedUrl once each", got)
+	}
+	s.sim.Reset()
+	for range 3 {
+		if p := b.get(s.url + "/embed/start"); p.status != 200 {
+			t.Fatalf("warm view: %s", p)
+		}
+	}
+	if got := callCounts(s.sim); got["GetSessionEmbedUrl"] != 3 || len(got) != 1 {
+		t.Errorf("three warm views: calls = %v, want three GetSessionEmbedUrl and nothing else", got)
+	}
+	if !strings.Contains(s.logs.String(), "event=user_registered") || !strings.Contains(s.logs.String(), "role=AUTHOR") {
+		t.Errorf("no audit line for the registration as AUTHOR:\n%s", s.logs)
+	}
+
+	// No group: registered as a reader, who then gets the reader page
+	// without a DescribeUser (the mapper knows the role).
+	s.sim.Reset()
+	reader := &mockoidc.MockUser{Subject: "sub-rex", Email: "rex@example.com", EmailVerified: true}
+	p = s.signIn(newBrowser(t), reader, "/embed/start")
+	if p.status != 403 || !strings.Contains(p.body, "An author or admin role is needed") {
+		t.Errorf("new reader: %s, want the reader page", p)
+	}
+	if got := callCounts(s.sim); got["DescribeUser"] != 0 || got["RegisterUser"] != 1 {
+		t.Errorf("new reader calls = %v, want one RegisterUser and no DescribeUser", got)
+	}
+}
+
+// Who may enter: domains and groups, checked at sign-in (no session, no
+// AWS call) with an audit line.
+func TestAccessPolicy(t *testing.T) {
+	s := startStack(t, map[string]string{
+		"QSGATE_ALLOWED_EMAIL_DOMAINS": "Example.com",
+		"QSGATE_ALLOWED_GROUPS":        "qs-users,qs-admins",
+	})
+	s.sim.Reset()
+	for _, tt := range []struct {
+		name string
+		who  mockoidc.User
+		want int
+	}{
+		{"member", member(alice, "qs-users"), 200},
+		{"groups as one string", evilUser{MockUser: alice, extra: map[string]any{"groups": "qs-admins"}}, 200},
+		{"groups from userinfo", evilUser{MockUser: alice, userinfo: map[string]any{"sub": alice.Subject, "groups": []string{"qs-users"}}}, 200},
+		{"no groups", alice, 403},
+		{"other group", member(alice, "staff"), 403},
+		{"other domain", member(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@partner.example", EmailVerified: true}, "qs-users"), 403},
+		{"lookalike domain", member(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@example.com.evil.test", EmailVerified: true}, "qs-users"), 403},
+		{"unverified email", member(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@example.com"}, "qs-users"), 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t)
+			p := s.signIn(b, tt.who, "/embed/start")
+			if p.status != tt.want {
+				t.Fatalf("status = %d, want %d\n%s", p.status, tt.want, p.body)
+			}
+			if tt.want == 403 {
+				if !strings.Contains(p.body, "Your account is not allowed to use this portal") {
+					t.Errorf("403 page does not say the account is not allowed:\n%s", p.body)
+				}
+				// No session was made: the portal still asks to sign in.
+				if p := b.do(b.noFollow(), "GET", s.url+"/", nil); p.status != 302 {
+					t.Errorf("after a refused sign-in / = %d, want a redirect to sign in", p.status)
+				}
+			}
+		})
+	}
+	if got := callCounts(s.sim)["GetSessionEmbedUrl"]; got != 3 {
+		t.Errorf("embed calls = %d, want 3 (the refused made none)", got)
+	}
+	if !strings.Contains(s.logs.String(), "event=login_denied") || !strings.Contains(s.logs.String(), `partner.example\" is not in QSGATE_ALLOWED_EMAIL_DOMAINS`) {
+		t.Errorf("no login_denied audit line with its reason:\n%s", s.logs)
+	}
+}
+
+// Namespace rules pick where the template puts a user.
+func TestNamespaceRules(t *testing.T) {
+	s := startStack(t, map[string]string{"QSGATE_NAMESPACE_RULES": "group:tenant-a-users=tenant-a"})
+	arn := s.sim.AddUser(qssim.User{UserName: "alice@example.com", Email: "alice@example.com", Role: "AUTHOR", Namespace: "tenant-a"})
+	s.sim.Reset()
+	if p := s.signIn(newBrowser(t), member(alice, "tenant-a-users"), "/embed/start"); p.status != 200 {
+		t.Fatalf("tenant user: %s\n%s", p, p.body)
+	}
+	if c := embedCalls(s.sim); len(c) != 1 || c[0].UserArn != arn {
+		t.Errorf("embed calls = %+v, want one for %s", c, arn)
+	}
+}
+
+// Settings that can only be checked with the files and the AWS region in
+// hand stop start-up too, naming the variable.
+func TestBuildProblems(t *testing.T) {
+	dir := t.TempDir()
+	badCSV := filepath.Join(dir, "users.csv")
+	os.WriteFile(badCSV, []byte("# key,arn\nalice@example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob@example.com,not-an-arn\n"), 0o600)
+	badYAML := filepath.Join(dir, "users.yaml")
+	os.WriteFile(badYAML, []byte("alice@example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob: [1, 2]\n"), 0o600)
+	base := map[string]string{
+		"QSGATE_PUBLIC_URL": "https://portal.example.com", "QSGATE_OIDC_ISSUER": "https://idp.example.com",
+		"QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32),
+		"QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+	}
+	for _, tt := range []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"map file missing", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": filepath.Join(dir, "nope.csv")}, "QSGATE_USER_MAP_FILE: cannot use " + filepath.Join(dir, "nope.csv")},
+		{"map file bad csv row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badCSV}, `QSGATE_USER_MAP_FILE: cannot use ` + badCSV + `: line 3: "not-an-arn" is not a QuickSight user ARN`},
+		{"map file bad yaml row", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": badYAML}, `QSGATE_USER_MAP_FILE: cannot use ` + badYAML + `: line 2: want "subject-or-email: arn"`},
+		{"region that cannot be in an ARN", map[string]string{"AWS_REGION": "US_EAST_1"}, `QSGATE_USER_ARN_TEMPLATE: gives "arn:aws:quicksight:US_EAST_1:123456789012:user/default/user"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := maps.Clone(base)
+			maps.Copy(env, tt.set)
+			_, err := build(t.Context(), func(k string) string { return env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "invalid configuration:") {
+				t.Fatalf("build error = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
