@@ -187,7 +187,7 @@ func TestHomePage(t *testing.T) {
 func TestQuickSightErrors(t *testing.T) {
 	// The SDK's standard retryer backs off up to ~6 s over its three
 	// attempts: the timeout must not cut the retries short.
-	s := startStack(t, map[string]string{"QSGATE_AWS_TIMEOUT": "60s"})
+	s := startStack(t, map[string]string{"QSGATE_AWS_TIMEOUT": "60s", "QSGATE_SHUTDOWN_GRACE": "60s"})
 	b := newBrowser(t)
 	s.signIn(b, alice, "/")
 	tests := []struct {
@@ -458,7 +458,7 @@ var _ = qssim.DefaultRegion
 // On shutdown /readyz fails at once while pages are still served for
 // QSGATE_SHUTDOWN_DELAY, so a load balancer polling it can move away first.
 func TestShutdownDelayFailsReadiness(t *testing.T) {
-	s := startStack(t, map[string]string{"QSGATE_SHUTDOWN_DELAY": "5s", "QSGATE_SHUTDOWN_GRACE": "1s"})
+	s := startStack(t, map[string]string{"QSGATE_SHUTDOWN_DELAY": "5s", "QSGATE_SHUTDOWN_GRACE": "1s", "QSGATE_AWS_TIMEOUT": "1s"})
 	b := newBrowser(t)
 	s.signIn(b, alice, "/")
 	s.shutdown()
@@ -479,7 +479,7 @@ func TestProviderDown(t *testing.T) {
 		"QSGATE_LISTEN_ADDR": addr, "QSGATE_PUBLIC_URL": "http://" + addr,
 		"QSGATE_OIDC_ISSUER": "http://" + freeAddr(t) + "/nobody-home", "QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s",
 		"QSGATE_SESSION_KEYS": "test-session-key-0123456789abcdefghijkl", "QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount,
-		"AWS_REGION": "us-east-1", "QSGATE_SHUTDOWN_GRACE": "1s",
+		"AWS_REGION": "us-east-1", "QSGATE_SHUTDOWN_GRACE": "1s", "QSGATE_AWS_TIMEOUT": "1s",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -141,9 +141,16 @@ func TestCallbackStateAttacks(t *testing.T) {
 			t.Fatalf("first callback = %d, want 302", p.status)
 		}
 		s.refused(fresh, fresh.do(fresh.noFollow(), http.MethodGet, cb.String(), nil), "replayed callback")
-		// And the user's own browser replaying it gets no new session either.
-		if p := b.do(b.noFollow(), http.MethodGet, cb.String(), nil); p.status != 400 {
-			t.Errorf("replay in the same browser = %d, want 400", p.status)
+		// The user's own browser replaying it (the back button) gets no new
+		// session: it is sent to the portal, where its session still is.
+		p := b.do(b.noFollow(), http.MethodGet, cb.String(), nil)
+		if p.status != 302 || p.header.Get("Location") != s.url+"/" {
+			t.Errorf("replay in the same browser = %d to %q, want 302 to the portal", p.status, p.header.Get("Location"))
+		}
+		for _, sc := range p.header.Values("Set-Cookie") {
+			if strings.HasPrefix(sc, "qsgate_session=") {
+				t.Errorf("the replay set a session cookie: %s", sc)
+			}
 		}
 	})
 	t.Run("replayed code with a fresh login", func(t *testing.T) {

@@ -8,6 +8,10 @@ import (
 // maxRedirectLen bounds the return path kept through sign-in.
 const maxRedirectLen = 600 // /embed/dashboards/ and a 512-character id fit
 
+// maxDecodings is how many layers of percent-encoding a return path may
+// have; no page of ours needs more than one.
+const maxDecodings = 4
+
 // SafeRedirect reports whether rd is a local path that is safe to send the
 // browser to after sign-in: rd and every percent-decoding of it must pass
 // localPath. Callers fall back to "/" when it is not.
@@ -15,8 +19,9 @@ func SafeRedirect(rd string) bool {
 	if rd == "" || len(rd) > maxRedirectLen {
 		return false
 	}
-	// Browsers and proxies may decode more than once: check every layer.
-	for s, i := rd, 0; i < 4; i++ {
+	// Browsers and proxies may decode more than once: check every layer,
+	// and refuse a path that still changes after the last one we check.
+	for s, i := rd, 0; ; i++ {
 		if !localPath(s) {
 			return false
 		}
@@ -26,6 +31,9 @@ func SafeRedirect(rd string) bool {
 		}
 		if next == s {
 			break
+		}
+		if i == maxDecodings {
+			return false
 		}
 		s = next
 	}

@@ -15,6 +15,7 @@ func TestSafeRedirectAccepts(t *testing.T) {
 		"/embed/dashboards/abc-123_x",
 		"/embed/analyses/a",
 		"/open?kind=dashboards&id=abc",
+		"/embed/dashboards/a%2541", // two layers, settles
 	} {
 		if !SafeRedirect(rd) {
 			t.Errorf("SafeRedirect(%q) = false, want true", rd)
@@ -55,6 +56,8 @@ func TestSafeRedirectRejects(t *testing.T) {
 		"/a?next=//evil.com",
 		"/<script>",
 		"/@evil.com",
+		"/%2525252f%2525252fevil.com", // five layers: "//" appears only after the fifth decoding
+		"/x%2525252541",               // still changing after the last layer checked
 	} {
 		if SafeRedirect(rd) {
 			t.Errorf("SafeRedirect(%q) = true, want false", rd)

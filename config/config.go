@@ -68,6 +68,10 @@ type Config struct {
 	GroupsClaim string // QSGATE_OIDC_GROUPS_CLAIM
 
 	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
+	// AllowInsecureHTTP (QSGATE_ALLOW_INSECURE_HTTP) accepts http public
+	// and issuer URLs off loopback; AllowAnyProxy (QSGATE_ALLOW_ANY_PROXY)
+	// accepts 0.0.0.0/0 in QSGATE_TRUSTED_PROXIES.
+	AllowInsecureHTTP, AllowAnyProxy bool
 	ShutdownDelay  time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
 	ShutdownGrace  time.Duration // QSGATE_SHUTDOWN_GRACE
 	LogLevel       slog.Level    // QSGATE_LOG_LEVEL
@@ -150,6 +154,37 @@ func (r reader) mapping(c *Config) {
 	}
 }
 
+// crossChecks refuses combinations that work on a laptop and hurt in
+// production, unless the operator opts in.
+func (r reader) crossChecks(c *Config) {
+	if c.ShutdownGrace < c.AWSTimeout {
+		r.p.Add("QSGATE_SHUTDOWN_GRACE", "%s is shorter than QSGATE_AWS_TIMEOUT (%s): every deploy would cut page views off mid-call; make it at least as long", c.ShutdownGrace, c.AWSTimeout)
+	}
+	c.AllowInsecureHTTP = r.boolean("QSGATE_ALLOW_INSECURE_HTTP")
+	insecureOK := c.AllowInsecureHTTP
+	for name, raw := range map[string]string{"QSGATE_PUBLIC_URL": c.PublicURL.String(), "QSGATE_OIDC_ISSUER": c.OIDCIssuer} {
+		u, err := url.Parse(raw)
+		if err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !insecureOK {
+			r.p.Add(name, "%q is plain http on a host that is not loopback: sessions and tokens would cross the network in clear; use https, or set QSGATE_ALLOW_INSECURE_HTTP=true for a network you trust", raw)
+		}
+	}
+	c.AllowAnyProxy = r.boolean("QSGATE_ALLOW_ANY_PROXY")
+	anyOK := c.AllowAnyProxy
+	for _, n := range c.TrustedProxies {
+		if ones, _ := n.Mask.Size(); ones == 0 && !anyOK {
+			r.p.Add("QSGATE_TRUSTED_PROXIES", "%s trusts every address, so any client can forge X-Forwarded-For; list your load balancers' ranges, or set QSGATE_ALLOW_ANY_PROXY=true when the gateway is reachable only through them", n)
+		}
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // policy reads the access settings.
 func (r reader) policy(defaultNamespace string) access.Policy {
 	p := access.Policy{
@@ -200,6 +235,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
 	}
+	r.crossChecks(&c)
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
 	}
@@ -266,6 +302,8 @@ func (c Config) Summary() string {
 		proxies[i] = n.String()
 	}
 	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_ALLOW_INSECURE_HTTP", strconv.FormatBool(c.AllowInsecureHTTP))
+	line("QSGATE_ALLOW_ANY_PROXY", strconv.FormatBool(c.AllowAnyProxy))
 	line("QSGATE_SHUTDOWN_DELAY", c.ShutdownDelay.String())
 	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())

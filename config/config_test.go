@@ -130,6 +130,12 @@ func TestLoadProblems(t *testing.T) {
 		{"template not an ARN", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:usr/default/{email}"}, "QSGATE_USER_ARN_TEMPLATE: does not give a QuickSight user ARN"},
 		{"template without claim", map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:us-east-1:{account_id}:user/default/bob"}, "QSGATE_USER_ARN_TEMPLATE: the template reads no user claim"},
 		{"map file missing", map[string]string{"QSGATE_USER_MAPPING": "file"}, "QSGATE_USER_MAP_FILE: missing"},
+		{"grace shorter than the AWS timeout", map[string]string{"QSGATE_SHUTDOWN_GRACE": "5s", "QSGATE_AWS_TIMEOUT": "10s"}, "QSGATE_SHUTDOWN_GRACE: 5s is shorter than QSGATE_AWS_TIMEOUT (10s)"},
+		{"http public url off loopback", map[string]string{"QSGATE_PUBLIC_URL": "http://portal.example.com"}, `QSGATE_PUBLIC_URL: "http://portal.example.com" is plain http on a host that is not loopback`},
+		{"http issuer off loopback", map[string]string{"QSGATE_OIDC_ISSUER": "http://10.0.0.5/realms/x"}, `QSGATE_OIDC_ISSUER: "http://10.0.0.5/realms/x" is plain http`},
+		{"bad insecure opt-in", map[string]string{"QSGATE_ALLOW_INSECURE_HTTP": "yes"}, `QSGATE_ALLOW_INSECURE_HTTP: must be true or false, got "yes"`},
+		{"every proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8, 0.0.0.0/0"}, "QSGATE_TRUSTED_PROXIES: 0.0.0.0/0 trusts every address"},
+		{"every v6 proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "::/0"}, "QSGATE_TRUSTED_PROXIES: ::/0 trusts every address"},
 		{"bad proxies", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `QSGATE_TRUSTED_PROXIES: must be IP addresses or CIDR ranges, got "nope"`},
 		{"bad bool", map[string]string{"QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL": "maybe"}, `QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL: must be true or false, got "maybe"`},
 		{"bad log level", map[string]string{"QSGATE_LOG_LEVEL": "loud"}, `QSGATE_LOG_LEVEL: must be debug, info, warn or error, got "loud"`},
@@ -151,6 +157,52 @@ func TestLoadProblems(t *testing.T) {
 				t.Errorf("error = %q, want it to start with the header", err)
 			}
 		})
+	}
+}
+
+// The opt-ins let an operator keep what the cross-checks refuse.
+func TestLoadOptIns(t *testing.T) {
+	env := valid()
+	env["QSGATE_PUBLIC_URL"] = "http://portal.internal"
+	env["QSGATE_OIDC_ISSUER"] = "http://idp.internal/x"
+	env["QSGATE_TRUSTED_PROXIES"] = "0.0.0.0/0"
+	env["QSGATE_ALLOW_INSECURE_HTTP"] = "true"
+	env["QSGATE_ALLOW_ANY_PROXY"] = "true"
+	if _, err := Load(getenv(env)); err != nil {
+		t.Fatalf("Load with the opt-ins: %v", err)
+	}
+	for _, local := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"} {
+		env := valid()
+		env["QSGATE_PUBLIC_URL"] = local
+		if _, err := Load(getenv(env)); err != nil {
+			t.Errorf("loopback %s refused: %v", local, err)
+		}
+	}
+}
+
+func TestLoadAccessSettings(t *testing.T) {
+	env := valid()
+	env["QSGATE_USER_MAPPING"] = "register"
+	env["QSGATE_ALLOWED_EMAIL_DOMAINS"] = "Example.com, corp.example"
+	env["QSGATE_ALLOWED_GROUPS"] = "qs-users"
+	env["QSGATE_ADMIN_GROUPS"] = "qs-admins"
+	env["QSGATE_AUTHOR_GROUPS"] = "qs-authors,analysts"
+	env["QSGATE_DEFAULT_ROLE"] = "AUTHOR"
+	env["QSGATE_NAMESPACE_RULES"] = "group:fin=finance"
+	env["QSGATE_OIDC_GROUPS_CLAIM"] = "cognito:groups"
+	env["QSGATE_USER_NAME_TEMPLATE"] = "{preferred_username}"
+	c, err := Load(getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Access
+	if strings.Join(a.Domains, ",") != "example.com,corp.example" || strings.Join(a.AuthorGroups, ",") != "qs-authors,analysts" ||
+		a.DefaultRole != "AUTHOR" || a.Namespace("x@y.z", []string{"fin"}) != "finance" || a.Namespace("x@y.z", nil) != "default" ||
+		c.GroupsClaim != "cognito:groups" || strings.Join(c.TemplateClaims, ",") != "preferred_username" {
+		t.Errorf("loaded %+v, groups claim %q, template claims %v", a, c.GroupsClaim, c.TemplateClaims)
+	}
+	if !strings.Contains(c.Summary(), "QSGATE_NAMESPACE_RULES") || !strings.Contains(c.Summary(), "group:fin=finance") {
+		t.Errorf("summary lacks the namespace rules:\n%s", c.Summary())
 	}
 }
 

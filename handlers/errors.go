@@ -19,6 +19,9 @@ var (
 	errCSRF        = errors.New("missing or wrong CSRF token")
 )
 
+// statusClientClosed is logged for a request the client abandoned.
+const statusClientClosed = 499
+
 // page is what the user sees for an error.
 type page struct {
 	Status  int
@@ -122,8 +125,16 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		p := pageFor(err)
 		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+		if errors.Is(err, quicksight.ErrCanceled) {
+			// The browser went away: not an error of ours, and nobody to
+			// render for. 499 is nginx's "client closed request", for the
+			// request log and metrics.
+			c.Response().Status = statusClientClosed
+			d.Logger.Info("request canceled by the client", "path", c.Request().URL.Path, "request_id", reqID)
+			return
+		}
+		p := pageFor(err)
 		attrs := []any{"status", p.Status, "err", err.Error(), "path", c.Request().URL.Path, "request_id", reqID}
 		var qe *quicksight.Error
 		if errors.As(err, &qe) {

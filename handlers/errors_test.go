@@ -1,16 +1,22 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/templates"
 )
 
 // Every error the handlers can meet has a page with a fitting status; a
@@ -34,6 +40,8 @@ func TestPageFor(t *testing.T) {
 		{&quicksight.Error{Kind: quicksight.ErrUnavailable}, 502},
 		{&quicksight.Error{Kind: quicksight.ErrUnsupportedEdition}, 502},
 		{&quicksight.Error{Kind: quicksight.ErrRejected}, 502},
+		{&access.Denied{Reason: "domain"}, 403},
+		{fmt.Errorf("lookup: %w", quicksight.ErrUserNotFound), 403},
 		{&auth.SignInError{Kind: auth.ErrSignIn}, 400},
 		{&auth.SignInError{Kind: auth.ErrProviderUnavailable}, 503},
 		{echo.ErrNotFound, 404},
@@ -68,5 +76,33 @@ func TestWantsJSON(t *testing.T) {
 		if got := wantsJSON(r); got != want {
 			t.Errorf("wantsJSON(%q) = %v, want %v", accept, got, want)
 		}
+	}
+}
+
+// errEmbed fails every embed with one error.
+type errEmbed struct{ err error }
+
+func (e errEmbed) SessionEmbedURL(context.Context, quicksight.Identity, string) (quicksight.Embed, error) {
+	return quicksight.Embed{}, e.err
+}
+
+// A browser that went away during the AWS call is not a 504: it is logged
+// at info as 499, and nothing is rendered.
+func TestClientGoneIsNotATimeout(t *testing.T) {
+	pages, _ := templates.Parse()
+	u, _ := url.Parse("https://portal.example.com")
+	var logs strings.Builder
+	h := NewServer(Deps{
+		Auth: fakeAuth{auth.User{Subject: "s", Email: "a@example.com"}}, Embeds: errEmbed{&quicksight.Error{Kind: quicksight.ErrCanceled, Code: "Canceled"}},
+		Mapper: quicksight.NewTemplateMapper(quicksight.DefaultARNTemplate, "123456789012", "default", "us-east-1"),
+		Pages:  pages, Logger: slog.New(slog.NewTextHandler(&logs, nil)), PublicURL: u,
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/embed/start", nil))
+	if rec.Body.Len() != 0 {
+		t.Errorf("rendered %d bytes for a client that went away", rec.Body.Len())
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=499") {
+		t.Errorf("want an info line with status 499 and no error:\n%s", logs.String())
 	}
 }

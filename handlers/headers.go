@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -38,7 +39,31 @@ func contentSecurityPolicy(logoutOrigin, frameSrc string) string {
 		"; frame-ancestors 'self'; form-action " + formAction + "; base-uri 'none'"
 }
 
-// cacheFor lets static files be cached: they change only with the binary.
+// cacheStatic lets successful static responses be cached: for a year when
+// the URL carries this build's fingerprint (?v=, see static.URL), else for
+// five minutes. A miss, or an old or future fingerprint (another build
+// behind the same balancer during a deploy), is never cached, so a CDN
+// cannot keep it.
+func cacheStatic(version string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			v := c.QueryParam("v")
+			res := c.Response()
+			res.Before(func() {
+				switch {
+				case res.Status != http.StatusOK && res.Status != http.StatusNotModified:
+				case v == version:
+					res.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+				case v == "":
+					res.Header().Set("Cache-Control", "public, max-age=300")
+				}
+			})
+			return next(c)
+		}
+	}
+}
+
+// cacheFor lets a fixed answer be cached for seconds.
 func cacheFor(seconds int) echo.MiddlewareFunc {
 	v := "public, max-age=" + strconv.Itoa(seconds)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -18,7 +18,7 @@ func routes(e *echo.Echo, d Deps) {
 	e.HEAD("/healthz", healthz())
 	e.GET("/readyz", readyz(d))
 	e.HEAD("/readyz", readyz(d))
-	e.Group("/static", cacheFor(86400)).StaticFS("/", static.Files)
+	e.Group("/static", cacheStatic(static.Version)).StaticFS("/", static.Files)
 	e.GET("/favicon.ico", noContent(), cacheFor(86400))
 
 	e.GET("/login", login(d.Auth))

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -85,6 +86,7 @@ func NewServer(d Deps) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(d)
 
 	e.Use(
+		trustedRequestID(d.TrustedProxies),
 		middleware.RequestID(),
 		requestLog(d.Logger, d.Metrics),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -111,6 +113,40 @@ func onlyGetHeadPost(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return echo.ErrMethodNotAllowed
 	}
+}
+
+// requestIDRE is what an X-Request-Id from a proxy must look like to be
+// kept: it is echoed in a header and written to every log line.
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// trustedRequestID drops the client's X-Request-Id unless the peer is one
+// of the trusted proxies and the id is plain; the RequestID middleware then
+// makes a fresh one.
+func trustedRequestID(trusted []*net.IPNet) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if id := r.Header.Get(echo.HeaderXRequestID); id != "" && !(requestIDRE.MatchString(id) && fromProxy(r, trusted)) {
+				r.Header.Del(echo.HeaderXRequestID)
+			}
+			return next(c)
+		}
+	}
+}
+
+// fromProxy reports whether the direct peer is a trusted proxy.
+func fromProxy(r *http.Request, trusted []*net.IPNet) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil {
+		return false
+	}
+	for _, n := range trusted {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/static"
 	"github.com/qsgate/qsgate/templates"
 )
 
@@ -85,11 +87,26 @@ func TestEmbedPageHeadersHTTPS(t *testing.T) {
 
 func TestCachingAndCookies(t *testing.T) {
 	h := newTestServer(t, "https://portal.example.com", "https://qs.example.com/embed/x/start?code=c")
-	if got := get(t, h, "/static/css/app.css").Header.Get("Cache-Control"); got != "public, max-age=86400" {
-		t.Errorf("static Cache-Control = %q", got)
+	for _, tt := range []struct{ path, cache string }{
+		{static.URL("css/app.css"), "public, max-age=31536000, immutable"},
+		{"/static/css/app.css", "public, max-age=300"},
+		// Another build's fingerprint (a rolling deploy): served, never kept.
+		{"/static/css/app.css?v=0123456789ab", "no-store"},
+		// A miss is never cached, so a CDN does not keep it during a deploy.
+		{"/static/css/new.css", "no-store"},
+		{"/static/css/new.css?v=" + static.Version, "no-store"},
+	} {
+		if got := get(t, h, tt.path).Header.Get("Cache-Control"); got != tt.cache {
+			t.Errorf("%s: Cache-Control = %q, want %q", tt.path, got, tt.cache)
+		}
 	}
 	if got := get(t, h, "/static/css/").StatusCode; got != 404 {
 		t.Errorf("static directory = %d, want 404 (no listings)", got)
+	}
+	home := get(t, h, "/")
+	body, _ := io.ReadAll(home.Body)
+	if !strings.Contains(string(body), `href="/static/css/app.css?v=`+static.Version+`"`) {
+		t.Errorf("home page does not link the fingerprinted stylesheet")
 	}
 	resp := get(t, h, "/")
 	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
@@ -114,5 +131,42 @@ func TestErrorPageHidesInternals(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 502 || strings.Contains(string(body), "not a url") || strings.Contains(string(body), "absolute") {
 		t.Errorf("bad embed URL from QuickSight: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// X-Request-Id is kept only from a trusted proxy and only when plain;
+// anything else is replaced, so it cannot inject into headers or logs.
+func TestRequestIDFromClients(t *testing.T) {
+	pages, _ := templates.Parse()
+	u, _ := url.Parse("https://portal.example.com")
+	_, proxy, _ := net.ParseCIDR("10.0.0.0/8")
+	var logs strings.Builder
+	h := NewServer(Deps{
+		Auth: fakeAuth{auth.User{Subject: "s"}}, Embeds: fixedEmbed{"https://qs.example.com/x"},
+		Mapper: quicksight.NewTemplateMapper(quicksight.DefaultARNTemplate, "123456789012", "default", "us-east-1"),
+		Pages:  pages, Logger: slog.New(slog.NewTextHandler(&logs, nil)), PublicURL: u, TrustedProxies: []*net.IPNet{proxy},
+	})
+	for _, tt := range []struct {
+		peer, id string
+		kept     bool
+	}{
+		{"10.1.2.3:5000", "lb-abc.123_x", true},
+		{"10.1.2.3:5000", "<script>fake-id", false},
+		{"10.1.2.3:5000", strings.Repeat("a", 65), false},
+		{"203.0.113.9:5000", "lb-abc.123_x", false}, // not a proxy
+		{"203.0.113.9:5000", "<script>fake-id", false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		req.RemoteAddr = tt.peer
+		req.Header.Set("X-Request-Id", tt.id)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		if (got == tt.id) != tt.kept || got == "" || !requestIDRE.MatchString(got) {
+			t.Errorf("peer %s, id %q: response id %q, kept = %v, want %v", tt.peer, tt.id, got, got == tt.id, tt.kept)
+		}
+	}
+	if strings.Contains(logs.String(), "<script>") {
+		t.Errorf("a client's request id reached the log:\n%s", logs.String())
 	}
 }

@@ -23,10 +23,17 @@ func login(a Authenticator) echo.HandlerFunc {
 }
 
 // callback is GET /auth/callback, the OIDC redirect target: it finishes
-// sign-in and goes back to the page the user asked for.
+// sign-in and goes back to the page the user asked for. A refused callback
+// from someone already signed in (the back button after signing in) goes
+// to the portal instead of the error page; no session is changed.
 func callback(a Authenticator, public *url.URL, rec Recorder) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rd, err := a.Finish(c.Response(), c.Request())
+		if errors.Is(err, auth.ErrSignIn) {
+			if _, signedIn := a.CurrentUser(c.Request()); signedIn {
+				return c.Redirect(http.StatusFound, public.String()+"/")
+			}
+		}
 		if rec != nil {
 			rec.Login(loginResult(err))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
@@ -22,6 +23,9 @@ var (
 	ErrUnavailable        = errors.New("QuickSight failed internally")
 	ErrUnsupportedEdition = errors.New("the QuickSight edition does not support console embedding")
 	ErrRejected           = errors.New("QuickSight rejected the gateway's request")
+	// ErrCanceled means the user's request ended (the browser went away)
+	// before QuickSight answered: nobody is left to show a page to.
+	ErrCanceled = errors.New("the request was canceled before QuickSight answered")
 )
 
 // Error is a failed QuickSight call: Kind is one of the Err values above;
@@ -129,7 +133,7 @@ func classify(op string, err error) *Error {
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "QuickSight did not answer within QSGATE_AWS_TIMEOUT"
 	case errors.Is(err, context.Canceled):
-		e.Kind, e.Code = ErrTimeout, "Canceled"
+		e.Kind, e.Code = ErrCanceled, "Canceled"
 	default:
 		e.Kind, e.Code, e.Message = ErrUnavailable, "TransportError", err.Error()
 		e.Hint = "could not reach QuickSight or get AWS credentials; check the network, AWS_REGION, the credential chain and AWS_ENDPOINT_URL_QUICKSIGHT"
@@ -137,7 +141,9 @@ func classify(op string, err error) *Error {
 	return e
 }
 
+// isRetryQuota reports whether the SDK's retryer gave up because its retry
+// budget is spent; it joins ratelimit.QuotaExceededError to the last error.
 func isRetryQuota(err error) bool {
-	var q interface{ RetryQuotaExceeded() bool }
-	return errors.As(err, &q) && q.RetryQuotaExceeded()
+	var q ratelimit.QuotaExceededError
+	return errors.As(err, &q)
 }

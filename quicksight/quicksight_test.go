@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/smithy-go"
 )
 
@@ -143,6 +144,15 @@ func TestClassify(t *testing.T) {
 		{&smithy.GenericAPIError{Code: "SomethingNew"}, ErrRejected, "SomethingNew", "unexpected"},
 		{fmt.Errorf("op: %w", context.DeadlineExceeded), ErrTimeout, "Timeout", "QSGATE_AWS_TIMEOUT"},
 		{errors.New("dial tcp: connection refused"), ErrUnavailable, "TransportError", "AWS_ENDPOINT_URL_QUICKSIGHT"},
+		// The SDK joins the quota error to the last API error: the quota wins.
+		{errors.Join(&smithy.GenericAPIError{Code: "InternalFailureException"}, ratelimit.QuotaExceededError{Available: 0, Requested: 5}),
+			ErrThrottled, "RetryQuotaExceeded", "retry budget"},
+		{fmt.Errorf("op: %w", context.Canceled), ErrCanceled, "Canceled", ""},
+		{&smithy.GenericAPIError{Code: "ExpiredTokenException"}, ErrAccessDenied, "ExpiredTokenException", "credential chain"},
+		{&smithy.GenericAPIError{Code: "UnrecognizedClientException"}, ErrAccessDenied, "UnrecognizedClientException", "credential chain"},
+		{&smithy.GenericAPIError{Code: "InvalidClientTokenId"}, ErrAccessDenied, "InvalidClientTokenId", "credential chain"},
+		{&smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}, ErrAccessDenied, "SignatureDoesNotMatch", "credential chain"},
+		{&smithy.GenericAPIError{Code: "AccessDenied"}, ErrAccessDenied, "AccessDenied", "sts:AssumeRole"},
 	}
 	for _, tt := range tests {
 		e := classify("GetSessionEmbedUrl", tt.err)

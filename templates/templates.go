@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+
+	"github.com/qsgate/qsgate/static"
 )
 
 //go:embed *.html
@@ -26,7 +28,7 @@ var Pages = []string{"home.html", "embed.html", "error.html", "signed_out.html"}
 func Parse() (*Set, error) {
 	s := &Set{pages: map[string]*template.Template{}}
 	for _, name := range Pages {
-		t, err := template.New(name).ParseFS(files, "layout.html", name)
+		t, err := template.New(name).Funcs(template.FuncMap{"asset": static.URL}).ParseFS(files, "layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}
