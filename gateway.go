@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
@@ -21,6 +24,7 @@ import (
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/config"
 	"github.com/qsgate/qsgate/handlers"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/metrics"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
@@ -64,6 +68,13 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		return nil, problems
 	}
 	log := newLogger(cfg, logOut)
+
+	// Every AWS call (embeds, user management, STS) takes from one budget,
+	// and the SDK retries adaptively within QSGATE_AWS_TIMEOUT.
+	budget := limit.NewBudget(cfg.MaxRPS, cfg.MaxInflight)
+	retryBudget := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
+	awsCfg.HTTPClient = budget.HTTPClient(awshttp.NewBuildableClient())
+	awsCfg.Retryer = func() aws.Retryer { return newRetryer(cfg.AWSTimeout, retryBudget) }
 
 	identityRegion := cfg.IdentityRegion
 	if identityRegion == "" {
@@ -110,14 +121,29 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	var rec handlers.Recorder // a nil interface when metrics are off: handlers check it
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
+		m.WatchAdmission(budget, retryBudget)
 		rec = m
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
-		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Pages: pages, Logger: log,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: limit.NewPerUser(cfg.EmbedRate), Pages: pages, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m}, nil
+}
+
+// newRetryer is the SDK's adaptive retryer (it slows down by itself after
+// throttling answers), with attempts and backoff bounded so that the
+// retries of one call fit within QSGATE_AWS_TIMEOUT, and one retry budget
+// shared by every client.
+func newRetryer(timeout time.Duration, budget *ratelimit.TokenRateLimit) aws.Retryer {
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.MaxBackoff = min(timeout/4, 20*time.Second)
+			so.RateLimiter = budget
+		})
+	})
 }
 
 // newMapper builds the user mapper of QSGATE_USER_MAPPING. What it reads or

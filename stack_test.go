@@ -137,6 +137,7 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 		"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "60",
 		"QSGATE_AWS_TIMEOUT":                 "5s",
 		"QSGATE_SHUTDOWN_GRACE":              "5s",
+		"QSGATE_EMBED_RATE":                  "0", // tests of the limit set their own
 		"QSGATE_LOG_LEVEL":                   "debug",
 		"AWS_REGION":                         cmp.Or(simCfg.Region, "us-east-1"),
 		"AWS_ACCESS_KEY_ID":                  qssim.DefaultAccessKeyID,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qsgate/qsgate/access"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -67,15 +68,22 @@ type Config struct {
 	Access      access.Policy
 	GroupsClaim string // QSGATE_OIDC_GROUPS_CLAIM
 
-	TrustedProxies []*net.IPNet  // QSGATE_TRUSTED_PROXIES
+	// EmbedRate is QSGATE_EMBED_RATE: embed URLs per user.
+	EmbedRate limit.Rate
+	// MaxRPS and MaxInflight are QSGATE_QUICKSIGHT_MAX_RPS and
+	// QSGATE_QUICKSIGHT_MAX_INFLIGHT: the gateway's budget of AWS calls.
+	MaxRPS      float64
+	MaxInflight int
+
+	TrustedProxies []*net.IPNet // QSGATE_TRUSTED_PROXIES
 	// AllowInsecureHTTP (QSGATE_ALLOW_INSECURE_HTTP) accepts http public
 	// and issuer URLs off loopback; AllowAnyProxy (QSGATE_ALLOW_ANY_PROXY)
 	// accepts 0.0.0.0/0 in QSGATE_TRUSTED_PROXIES.
 	AllowInsecureHTTP, AllowAnyProxy bool
-	ShutdownDelay  time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
-	ShutdownGrace  time.Duration // QSGATE_SHUTDOWN_GRACE
-	LogLevel       slog.Level    // QSGATE_LOG_LEVEL
-	LogFormat      string        // QSGATE_LOG_FORMAT: "text" or "json"
+	ShutdownDelay                    time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
+	ShutdownGrace                    time.Duration // QSGATE_SHUTDOWN_GRACE
+	LogLevel                         slog.Level    // QSGATE_LOG_LEVEL
+	LogFormat                        string        // QSGATE_LOG_FORMAT: "text" or "json"
 }
 
 // Secure reports whether cookies must carry the Secure flag.
@@ -229,6 +237,9 @@ func Load(getenv func(string) string) (Config, error) {
 		UserCacheTTL:         r.duration("QSGATE_USER_CACHE_TTL", 10*time.Minute, 10*time.Second, 24*time.Hour),
 		FollowIdentityRegion: r.boolean("QSGATE_FOLLOW_IDENTITY_REGION"),
 		GroupsClaim:          r.match("QSGATE_OIDC_GROUPS_CLAIM", "groups", claimNameRE, "must be a claim name (letters, digits, '_', '.', ':' or '-')"),
+		EmbedRate:            r.rate("QSGATE_EMBED_RATE", "30/m"),
+		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 1000),
+		MaxInflight:          int(r.integer("QSGATE_QUICKSIGHT_MAX_INFLIGHT", 20, 1, 1000)),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
 		ShutdownDelay:        r.duration("QSGATE_SHUTDOWN_DELAY", 0, 0, 5*time.Minute),
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
@@ -302,6 +313,9 @@ func (c Config) Summary() string {
 		proxies[i] = n.String()
 	}
 	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_EMBED_RATE", c.EmbedRate.String()+" per user")
+	line("QSGATE_QUICKSIGHT_MAX_RPS", strconv.FormatFloat(c.MaxRPS, 'g', -1, 64)+" AWS calls a second")
+	line("QSGATE_QUICKSIGHT_MAX_INFLIGHT", strconv.Itoa(c.MaxInflight)+" AWS calls at once")
 	line("QSGATE_ALLOW_INSECURE_HTTP", strconv.FormatBool(c.AllowInsecureHTTP))
 	line("QSGATE_ALLOW_ANY_PROXY", strconv.FormatBool(c.AllowAnyProxy))
 	line("QSGATE_SHUTDOWN_DELAY", c.ShutdownDelay.String())
@@ -469,6 +483,28 @@ func (r reader) integer(name string, def, lo, hi int64) int64 {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < lo || n > hi {
 		r.p.Add(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (r reader) rate(name, def string) limit.Rate {
+	v := r.str(name, def)
+	rt, err := limit.ParseRate(v)
+	if err != nil {
+		r.p.Add(name, "%v", err)
+	}
+	return rt
+}
+
+func (r reader) number(name string, def, lo, hi float64) float64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < lo || n > hi {
+		r.p.Add(name, "must be a number from %g to %g, got %q", lo, hi, v)
 		return def
 	}
 	return n

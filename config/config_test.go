@@ -45,6 +45,9 @@ func TestLoadDefaults(t *testing.T) {
 		{"UserARNTemplate", c.UserARNTemplate, "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{email}"},
 		{"TemplateClaims", strings.Join(c.TemplateClaims, ","), "email"},
 		{"AWSTimeout", c.AWSTimeout, 10 * time.Second},
+		{"EmbedRate", c.EmbedRate.String(), "30/m"},
+		{"MaxRPS", c.MaxRPS, 5.0},
+		{"MaxInflight", c.MaxInflight, 20},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -136,6 +139,10 @@ func TestLoadProblems(t *testing.T) {
 		{"bad insecure opt-in", map[string]string{"QSGATE_ALLOW_INSECURE_HTTP": "yes"}, `QSGATE_ALLOW_INSECURE_HTTP: must be true or false, got "yes"`},
 		{"every proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8, 0.0.0.0/0"}, "QSGATE_TRUSTED_PROXIES: 0.0.0.0/0 trusts every address"},
 		{"every v6 proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "::/0"}, "QSGATE_TRUSTED_PROXIES: ::/0 trusts every address"},
+		{"bad embed rate", map[string]string{"QSGATE_EMBED_RATE": "30 per minute"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h (N from 1 to 1000000), or 0 for no limit, got "30 per minute"`},
+		{"embed rate unit", map[string]string{"QSGATE_EMBED_RATE": "30/d"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h`},
+		{"bad max rps", map[string]string{"QSGATE_QUICKSIGHT_MAX_RPS": "0"}, `QSGATE_QUICKSIGHT_MAX_RPS: must be a number from 0.1 to 1000, got "0"`},
+		{"bad max inflight", map[string]string{"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "many"}, `QSGATE_QUICKSIGHT_MAX_INFLIGHT: must be a whole number from 1 to 1000, got "many"`},
 		{"bad proxies", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `QSGATE_TRUSTED_PROXIES: must be IP addresses or CIDR ranges, got "nope"`},
 		{"bad bool", map[string]string{"QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL": "maybe"}, `QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL: must be true or false, got "maybe"`},
 		{"bad log level", map[string]string{"QSGATE_LOG_LEVEL": "loud"}, `QSGATE_LOG_LEVEL: must be debug, info, warn or error, got "loud"`},

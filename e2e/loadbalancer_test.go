@@ -35,6 +35,8 @@ func TestLoadBalancer(t *testing.T) {
 	settings := maps.Clone(st.Settings)
 	settings["AWS_ENDPOINT_URL_QUICKSIGHT"] = qs.url
 	settings["QSGATE_TRUSTED_PROXIES"] = "127.0.0.1/32" // nginx
+	// One user drives every page view here, far past a person's pace.
+	settings["QSGATE_EMBED_RATE"] = "0"
 	a := startGateway(t, "gateway-a", bin, freeAddr(t), dir, settings)
 	b := startGateway(t, "gateway-b", bin, freeAddr(t), dir, settings)
 	byAddr := map[string]*gateway{a.addr: a, b.addr: b}

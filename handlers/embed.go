@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/qsgate/qsgate/access"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -53,6 +54,8 @@ func embedResult(err error) string {
 		return "no_user"
 	case errors.Is(err, access.ErrNotAllowed):
 		return "not_allowed"
+	case errors.Is(err, limit.ErrUserRate):
+		return "user_rate"
 	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint):
 		return "bad_request"
 	}
@@ -74,6 +77,11 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			return err
 		}
 		u := currentUser(c)
+		if d.Views != nil {
+			if err := d.Views.Allow(u.Subject); err != nil {
+				return err
+			}
+		}
 		ctx := c.Request().Context()
 		start := time.Now()
 		id, err := d.Mapper.Identity(ctx, person(d, u))

@@ -3,11 +3,13 @@ package handlers
 import (
 	"bytes"
 	"errors"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -28,8 +30,11 @@ type page struct {
 	Title   string
 	Message string
 	Action  *link
-	// RetryAfter, in seconds, is sent as the Retry-After header when set.
+	// RetryAfter, in seconds, is sent as the Retry-After header when set;
+	// an error that knows better (a rate limit) overrides it.
 	RetryAfter string
+	// AutoRetry makes the page reload itself after RetryAfter.
+	AutoRetry bool
 }
 
 type link struct{ Href, Label string }
@@ -63,6 +68,10 @@ var errorPages = []struct {
 		Message: "The QuickSight console is for authors and admins, and your QuickSight user is a reader. Ask your QuickSight administrator to make you an author.", Action: toPortal}},
 	{quicksight.ErrResourceNotFound, page{Status: 404, Title: "Not found in QuickSight",
 		Message: "QuickSight has no dashboard or analysis with that id, or it is not shared with you.", Action: toPortal}},
+	{limit.ErrUserRate, page{Status: 429, Title: "Slow down a little",
+		Message: "You have opened QuickSight many times in a short while. Wait a moment, then try again.", Action: tryAgain}},
+	{quicksight.ErrOverloaded, page{Status: 503, Title: "QuickSight is busy", AutoRetry: true, RetryAfter: "2",
+		Message: "Many people are opening QuickSight right now. This page will try again by itself in a few seconds.", Action: tryAgain}},
 	{quicksight.ErrThrottled, page{Status: 503, Title: "QuickSight is busy", RetryAfter: "5",
 		Message: "QuickSight is receiving too many requests right now. Wait a few seconds and try again.", Action: tryAgain}},
 	{quicksight.ErrTimeout, page{Status: 504, Title: "QuickSight did not answer in time",
@@ -149,11 +158,18 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		} else {
 			d.Logger.Info("request refused", attrs...)
 		}
+		if s, ok := retryAfter(err); ok {
+			p.RetryAfter = strconv.Itoa(s)
+		}
 		if p.RetryAfter != "" {
 			c.Response().Header().Set("Retry-After", p.RetryAfter)
 		}
 		if wantsJSON(c.Request()) {
-			_ = c.JSON(p.Status, map[string]string{"error": p.Title, "message": p.Message, "request_id": reqID})
+			body := map[string]string{"error": p.Title, "message": p.Message, "request_id": reqID}
+			if p.RetryAfter != "" {
+				body["retry_after"] = p.RetryAfter
+			}
+			_ = c.JSON(p.Status, body)
 			return
 		}
 		if p.Action == tryAgain {
@@ -168,6 +184,20 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			_ = c.String(p.Status, p.Title+"\n")
 		}
 	}
+}
+
+// retryAfter is the wait, in whole seconds, an error knows of: a limit's
+// refusal, or the gateway's budget behind a QuickSight error.
+func retryAfter(err error) (int, bool) {
+	var re *limit.RateError
+	if errors.As(err, &re) {
+		return re.RetryAfterSeconds(), true
+	}
+	var qe *quicksight.Error
+	if errors.As(err, &qe) && qe.RetryAfter > 0 {
+		return (&limit.RateError{RetryAfter: qe.RetryAfter}).RetryAfterSeconds(), true
+	}
+	return 0, false
 }
 
 // render writes a page; a template failure becomes an error, never half a page.

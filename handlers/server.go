@@ -56,6 +56,12 @@ type AccessPolicy interface {
 	Role(groups []string) string
 }
 
+// ViewLimiter limits how often one user may open QuickSight
+// (limit.PerUser). Allow returns nil or a *limit.RateError.
+type ViewLimiter interface {
+	Allow(key string) error
+}
+
 // Recorder counts what happens for the metrics (metrics.Metrics).
 type Recorder interface {
 	Request(route, method string, code int, d time.Duration)
@@ -69,6 +75,7 @@ type Deps struct {
 	Embeds         EmbedURLIssuer
 	Mapper         UserMapper
 	Access         AccessPolicy // nil lets every signed-in user in
+	Views          ViewLimiter  // nil means no per-user limit
 	Pages          *templates.Set
 	Logger         *slog.Logger
 	PublicURL      *url.URL

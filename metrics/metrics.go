@@ -35,11 +35,11 @@ func New() *Metrics {
 		}, []string{"route", "method", "code"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_logins_total",
-			Help: "Finished sign-in callbacks, by result (ok, refused, provider_error).",
+			Help: "Finished sign-in callbacks, by result (ok, refused, denied, provider_error).",
 		}, []string{"result"}),
 		embeds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_embed_urls_total",
-			Help: "Embed page views, by result: ok, the QuickSight error code (e.g. ThrottlingException), no_mapping, bad_request or other.",
+			Help: "Embed page views, by result: ok, the QuickSight error code (e.g. ThrottlingException, GatewayBudget, Canceled), user_rate, no_mapping, no_user, not_allowed, bad_request or other.",
 		}, []string{"result"}),
 		quicksight: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qsgate_quicksight_request_duration_seconds",
@@ -50,6 +50,41 @@ func New() *Metrics {
 	m.reg.MustRegister(m.requests, m.logins, m.embeds, m.quicksight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// BudgetSource is what the admission metrics read (limit.Budget).
+type BudgetSource interface {
+	Waiting() int64
+	Shed() int64
+	Tokens() float64
+}
+
+// RetrySource is the SDK's retry budget (ratelimit.TokenRateLimit).
+type RetrySource interface {
+	Remaining() uint
+}
+
+// WatchAdmission exports the gateway's AWS call budget and the SDK's retry
+// budget, read when scraped.
+func (m *Metrics) WatchAdmission(b BudgetSource, retries RetrySource) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qsgate_aws_calls_waiting",
+			Help: "AWS calls (views, lookups, registrations) waiting for room in the gateway's budget.",
+		}, func() float64 { return float64(b.Waiting()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qsgate_aws_calls_shed_total",
+			Help: "AWS calls refused because the budget had no room before their deadline (QSGATE_QUICKSIGHT_MAX_RPS, QSGATE_QUICKSIGHT_MAX_INFLIGHT).",
+		}, func() float64 { return float64(b.Shed()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qsgate_aws_call_tokens",
+			Help: "Tokens in the gateway's AWS call bucket: calls it would allow at once right now.",
+		}, b.Tokens),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qsgate_aws_retry_budget_remaining",
+			Help: "The AWS SDK's retry budget left: at 0 failed calls are no longer retried.",
+		}, func() float64 { return float64(retries.Remaining()) }),
+	)
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -1,8 +1,6 @@
 package qssim
 
 import (
-	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,9 +24,15 @@ var (
 
 // getSessionEmbedURL is GetSessionEmbedUrl:
 // GET /accounts/{account}/session-embed-url?entry-point=&session-lifetime=&user-arn=
+// Without a user-arn, a caller signing with role session credentials is the
+// QuickSight user "RoleName/SessionName" of the default namespace, the name
+// RegisterUser gives an IAM role session.
 func (s *Simulator) getSessionEmbedURL(r *http.Request, _ []byte, c *Call) (map[string]any, *apiError) {
 	q := r.URL.Query()
 	c.UserArn = q.Get("user-arn")
+	if name, ok := roleSessionUser(c.Principal); ok && c.UserArn == "" {
+		c.UserArn = s.UserARN("default", name)
+	}
 	c.EntryPoint = "/start"
 	if q.Has("entry-point") {
 		c.EntryPoint = q.Get("entry-point")
@@ -120,153 +124,16 @@ func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []by
 	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, c.EntryPoint, c.SessionLifetime)}, nil
 }
 
-// describeUser is DescribeUser: GET /accounts/{account}/namespaces/{namespace}/users/{user}
-func (s *Simulator) describeUser(r *http.Request, _ []byte, c *Call) (map[string]any, *apiError) {
-	ns, name := r.PathValue("namespace"), r.PathValue("user")
-	c.UserArn = s.UserARN(ns, name)
-	if e := s.checkIdentityRegion(); e != nil {
-		return nil, e
-	}
-	if e := s.userFault(c.UserArn); e != nil {
-		return nil, e
-	}
-	if e := s.checkNamespace(ns); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	u, ok := s.users[c.UserArn]
-	var out userJSON
-	if ok {
-		out = u.json()
-	}
-	s.mu.Unlock()
-	if !ok {
-		// DescribeUser answers ResourceNotFoundException: the SDK does not model
-		// QuickSightUserNotFoundException for this operation.
-		return nil, newError(ErrResourceNotFound, fmt.Sprintf("User %s not found in namespace %s.", name, ns))
-	}
-	return map[string]any{"User": out}, nil
-}
-
-// registerUser is RegisterUser: POST /accounts/{account}/namespaces/{namespace}/users
-func (s *Simulator) registerUser(r *http.Request, body []byte, c *Call) (map[string]any, *apiError) {
-	var in struct {
-		IdentityType, Email, UserRole, IamArn, SessionName, UserName string
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, newError(ErrInvalidParameterValue, "The request body is not valid JSON.")
-	}
-	ns := r.PathValue("namespace")
-	if e := s.checkIdentityRegion(); e != nil {
-		return nil, e
-	}
-	name := in.UserName
-	switch in.IdentityType {
-	case "QUICKSIGHT":
-		if name == "" {
-			return nil, newError(ErrInvalidParameterValue, "UserName is required for the QUICKSIGHT identity type.")
-		}
-	case "IAM":
-		// QuickSight names IAM users after the IAM user, and role sessions
-		// "RoleName/SessionName".
-		_, resource, ok := strings.Cut(in.IamArn, ":user/")
-		if !ok {
-			_, resource, ok = strings.Cut(in.IamArn, ":role/")
-		}
-		if !ok || !strings.HasPrefix(in.IamArn, "arn:aws") {
-			return nil, newError(ErrInvalidParameterValue, "IamArn must be the ARN of an IAM user or role.")
-		}
-		name = resource[strings.LastIndex(resource, "/")+1:]
-		if in.SessionName != "" {
-			name += "/" + in.SessionName
-		}
-	default:
-		return nil, newError(ErrInvalidParameterValue, "IdentityType must be IAM or QUICKSIGHT in the simulator.")
-	}
-	c.UserArn = s.UserARN(ns, name)
-	if e := s.userFault(c.UserArn); e != nil {
-		return nil, e
-	}
-	if e := s.checkNamespace(ns); e != nil {
-		return nil, e
-	}
-	if in.Email == "" {
-		return nil, newError(ErrInvalidParameterValue, "Email is required.")
-	}
-	if !slices.Contains(userRoles, in.UserRole) {
-		return nil, newError(ErrInvalidParameterValue, fmt.Sprintf("UserRole must be one of %s.", strings.Join(userRoles, ", ")))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, exists := s.users[c.UserArn]; exists {
-		return nil, newError(ErrResourceExists, fmt.Sprintf("The user with the name %s already exists.", name))
-	}
-	u := s.putUserLocked(User{UserName: name, Email: in.Email, Role: in.UserRole, Namespace: ns, IdentityType: in.IdentityType})
-	return map[string]any{"User": u.json()}, nil
-}
-
-// listUsers is ListUsers: GET /accounts/{account}/namespaces/{namespace}/users?next-token=&max-results=
-// Users come sorted by name; the next token names the first user of the next page.
-func (s *Simulator) listUsers(r *http.Request, _ []byte, _ *Call) (map[string]any, *apiError) {
-	ns := r.PathValue("namespace")
-	if e := s.checkIdentityRegion(); e != nil {
-		return nil, e
-	}
-	if e := s.checkNamespace(ns); e != nil {
-		return nil, e
-	}
-	q := r.URL.Query()
-	limit := 100
-	if q.Has("max-results") {
-		n, err := strconv.Atoi(q.Get("max-results"))
-		if err != nil || n < 1 || n > 100 {
-			return nil, newError(ErrInvalidParameterValue, "MaxResults must be between 1 and 100.")
-		}
-		limit = n
-	}
-	from := ""
-	if tok := q.Get("next-token"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		name, ok := strings.CutPrefix(string(b), "qssim:")
-		if err != nil || !ok {
-			return nil, newError(ErrInvalidNextToken, "The NextToken is not valid.")
-		}
-		from = name
-	}
-
-	s.mu.Lock()
-	var all []userJSON
-	for _, u := range s.users {
-		if u.Namespace == ns && u.UserName >= from {
-			all = append(all, u.json())
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b userJSON) int { return cmp.Compare(a.UserName, b.UserName) })
-
-	out := map[string]any{"UserList": all[:min(limit, len(all))]}
-	if len(all) > limit {
-		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte("qssim:" + all[limit].UserName))
-	}
-	return out, nil
-}
-
-// userJSON is the User shape of the API.
-type userJSON struct {
-	Arn          string
-	UserName     string
-	Email        string
-	Role         string
-	IdentityType string
-	Active       bool
-	PrincipalID  string `json:"PrincipalId"`
-}
-
-func (u *userRecord) json() userJSON {
-	return userJSON{
-		Arn: u.arn, UserName: u.UserName, Email: u.Email, Role: u.Role,
-		IdentityType: u.IdentityType, Active: !u.Inactive, PrincipalID: u.principalID,
-	}
+// describeAccountSettings is DescribeAccountSettings: GET /accounts/{account}/settings
+func (s *Simulator) describeAccountSettings(*http.Request, []byte, *Call) (map[string]any, *apiError) {
+	return map[string]any{"AccountSettings": map[string]any{
+		"AccountName":                  "qssim",
+		"Edition":                      s.cfg.Edition,
+		"DefaultNamespace":             "default",
+		"NotificationEmail":            "admin@example.com",
+		"PublicSharingEnabled":         false,
+		"TerminationProtectionEnabled": false,
+	}}, nil
 }
 
 // signInUser finds the user an embed URL is for and checks they may sign in;
@@ -274,7 +141,7 @@ func (u *userRecord) json() userJSON {
 func (s *Simulator) signInUser(arn string, console bool) (userRecord, *apiError) {
 	if arn == "" {
 		return userRecord{}, newError(ErrQuickSightUserNotFound,
-			"No user-arn was given and the simulator does not map IAM caller identities to QuickSight users.")
+			"No user-arn was given and the simulator maps only IAM role sessions (AssumeRole credentials) to QuickSight users.")
 	}
 	if !userArnPattern.MatchString(arn) {
 		return userRecord{}, newError(ErrInvalidParameterValue, fmt.Sprintf("%q is not a QuickSight user ARN.", arn))
@@ -288,7 +155,7 @@ func (s *Simulator) signInUser(arn string, console bool) (userRecord, *apiError)
 	s.mu.Unlock()
 	switch {
 	case !ok:
-		return rec, newError(ErrQuickSightUserNotFound, fmt.Sprintf("User %s was not found.", arn))
+		return rec, newError(ErrQuickSightUserNotFound, fmt.Sprintf("The user with the provided name isn't found. No user has the ARN %s.", arn))
 	case rec.Inactive:
 		return rec, newError(ErrAccessDenied, fmt.Sprintf("User %s is not active and cannot sign in.", arn))
 	case console && !slices.Contains(consoleRoles, rec.Role):
@@ -297,34 +164,6 @@ func (s *Simulator) signInUser(arn string, console bool) (userRecord, *apiError)
 				"the user must be an author or admin to use the console.", arn, rec.Role))
 	}
 	return rec, nil
-}
-
-// checkIdentityRegion refuses user management outside the identity region.
-func (s *Simulator) checkIdentityRegion() *apiError {
-	if s.cfg.IdentityRegion == s.cfg.Region {
-		return nil
-	}
-	return newError(ErrAccessDenied, fmt.Sprintf(
-		"Operation is being called from endpoint quicksight.%s.amazonaws.com, but your identity region is %s. Please use the %s endpoint.",
-		s.cfg.Region, s.cfg.IdentityRegion, s.cfg.IdentityRegion))
-}
-
-// checkNamespace accepts "default" and any namespace that holds a user.
-func (s *Simulator) checkNamespace(ns string) *apiError {
-	if !namespacePattern.MatchString(ns) {
-		return newError(ErrInvalidParameterValue, "Namespace must match ^[a-zA-Z0-9._-]*$ and be at most 64 characters.")
-	}
-	if ns == "default" {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, u := range s.users {
-		if u.Namespace == ns {
-			return nil
-		}
-	}
-	return newError(ErrResourceNotFound, fmt.Sprintf("Namespace %s not found.", ns))
 }
 
 // checkEntryPoint enforces the seed: 1-1000 characters, one of the start

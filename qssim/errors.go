@@ -27,6 +27,23 @@ const (
 	ErrIncompleteSignature        = "IncompleteSignatureException"
 	ErrMissingAuthenticationToken = "MissingAuthenticationTokenException"
 	ErrUnknownOperation           = "UnknownOperationException"
+	ErrExpiredToken               = "ExpiredTokenException"
+)
+
+// STS error codes. STS speaks the query protocol, whose front door names
+// the same errors differently (ExpiredToken, not ExpiredTokenException).
+const (
+	ErrSTSAccessDenied               = "AccessDenied"
+	ErrSTSValidation                 = "ValidationError"
+	ErrSTSRegionDisabled             = "RegionDisabledException"
+	ErrSTSThrottling                 = "Throttling"
+	ErrSTSInvalidAction              = "InvalidAction"
+	ErrSTSInternalFailure            = "InternalFailure"
+	ErrSTSExpiredToken               = "ExpiredToken"
+	ErrSTSInvalidClientTokenID       = "InvalidClientTokenId"
+	ErrSTSSignatureDoesNotMatch      = "SignatureDoesNotMatch"
+	ErrSTSIncompleteSignature        = "IncompleteSignature"
+	ErrSTSMissingAuthenticationToken = "MissingAuthenticationToken"
 )
 
 // errorStatus is the HTTP status QuickSight sends with each code. Codes not
@@ -51,6 +68,30 @@ var errorStatus = map[string]int{
 	ErrIncompleteSignature:        400,
 	ErrMissingAuthenticationToken: 403,
 	ErrUnknownOperation:           404,
+	ErrExpiredToken:               403,
+}
+
+// stsErrorStatus is the HTTP status STS sends with each code; others answer 400.
+var stsErrorStatus = map[string]int{
+	ErrSTSAccessDenied:               403,
+	ErrSTSRegionDisabled:             403,
+	ErrSTSInternalFailure:            500,
+	ErrSTSExpiredToken:               403,
+	ErrSTSInvalidClientTokenID:       403,
+	ErrSTSSignatureDoesNotMatch:      403,
+	ErrSTSMissingAuthenticationToken: 403,
+}
+
+// stsFrontDoorCodes are the codes STS answers the front door's errors with.
+var stsFrontDoorCodes = map[string]string{
+	ErrInvalidSignature:           ErrSTSSignatureDoesNotMatch,
+	ErrUnrecognizedClient:         ErrSTSInvalidClientTokenID,
+	ErrIncompleteSignature:        ErrSTSIncompleteSignature,
+	ErrMissingAuthenticationToken: ErrSTSMissingAuthenticationToken,
+	ErrExpiredToken:               ErrSTSExpiredToken,
+	ErrInternalFailure:            ErrSTSInternalFailure,
+	ErrInvalidParameterValue:      ErrSTSValidation,
+	ErrThrottling:                 ErrSTSThrottling,
 }
 
 // faultMessages are the messages of injected faults, worded like the API reference.
@@ -65,6 +106,10 @@ var faultMessages = map[string]string{
 	ErrThrottling:             "Rate exceeded",
 	ErrUnsupportedUserEdition: "This operation is not supported by your QuickSight edition.",
 	ErrResourceUnavailable:    "This resource is currently unavailable.",
+	ErrSTSAccessDenied:        "Access denied",
+	ErrSTSRegionDisabled:      "STS is not activated in this region for this account. Your account administrator can activate STS in this region using the IAM Console.",
+	ErrSTSThrottling:          "Rate exceeded",
+	ErrSTSInternalFailure:     "An internal error occurred.",
 }
 
 // apiError is an AWS error answer: the code goes to X-Amzn-ErrorType, the
@@ -79,6 +124,23 @@ func (e *apiError) status() int {
 		return s
 	}
 	return 400
+}
+
+// stsStatus is status for an STS answer.
+func (e *apiError) stsStatus() int {
+	if s, ok := stsErrorStatus[e.code]; ok {
+		return s
+	}
+	return 400
+}
+
+// frontDoorError names a front-door error (SigV4, an unreadable body, the rate limit) as
+// service does: STS with its query-protocol codes.
+func frontDoorError(service string, e *apiError) *apiError {
+	if code, ok := stsFrontDoorCodes[e.code]; ok && service == stsService {
+		return newError(code, e.message)
+	}
+	return e
 }
 
 func newError(code, message string) *apiError {

@@ -48,7 +48,7 @@ func StartAt(addr string, cfg Config) (*Server, error) {
 }
 
 // URL returns the base URL, e.g. "http://127.0.0.1:41234": the BaseEndpoint
-// (or AWS_ENDPOINT_URL_QUICKSIGHT) for the SDK client.
+// (or AWS_ENDPOINT_URL_QUICKSIGHT, AWS_ENDPOINT_URL_STS) for the SDK clients.
 func (s *Server) URL() string { return s.url }
 
 // Close stops the server at once, closing open connections.

@@ -14,10 +14,15 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
+// The SigV4 scope services the simulator answers for.
 const (
-	signingService = "quicksight"
-	amzDateFormat  = "20060102T150405Z"
-	maxClockSkew   = 15 * time.Minute
+	quickSightService = "quicksight"
+	stsService        = "sts"
+)
+
+const (
+	amzDateFormat = "20060102T150405Z"
+	maxClockSkew  = 15 * time.Minute
 )
 
 // sigV4Auth is a parsed "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." header.
@@ -54,36 +59,52 @@ func parseAuthorization(h string) (sigV4Auth, bool) {
 	return a, true
 }
 
-// verifySignature checks r the way AWS does: known access key, scope, clock
-// window, session token, then the signature itself. The signature is
-// recomputed with the SDK's own signer over a copy of the request that holds
-// only the headers the client signed, at the time the client signed.
-func (s *Simulator) verifySignature(r *http.Request, body []byte, c *Call) *apiError {
+// verifySignature checks r the way AWS does: known access key, scope
+// (service, and the endpoint or identity region), session token, expiry of
+// temporary credentials, clock window, then the signature itself. The
+// signature is recomputed with the SDK's own signer, with the secret of the
+// access key, over a copy of the request that holds only the headers the
+// client signed, at the time the client signed. It returns who signed, and
+// fills in c's AccessKeyID and Region (as claimed) and Principal (once proven).
+func (s *Simulator) verifySignature(r *http.Request, body []byte, service string, c *Call) (caller, *apiError) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return newError(ErrMissingAuthenticationToken, "Missing Authentication Token")
+		return caller{}, newError(ErrMissingAuthenticationToken, "Missing Authentication Token")
 	}
 	a, ok := parseAuthorization(h)
 	if !ok {
-		return newError(ErrIncompleteSignature, "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization="+strings.SplitN(h, " ", 2)[0])
+		return caller{}, newError(ErrIncompleteSignature, "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization="+strings.SplitN(h, " ", 2)[0])
 	}
 	c.AccessKeyID, c.Region = a.accessKeyID, a.region
 
-	if !equalConstantTime(a.accessKeyID, s.cfg.AccessKeyID) {
-		return newError(ErrUnrecognizedClient, "The security token included in the request is invalid.")
+	who, ok := s.lookupCaller(a.accessKeyID)
+	if !ok {
+		return caller{}, newError(ErrUnrecognizedClient, "The security token included in the request is invalid.")
 	}
-	if a.service != signingService {
-		return newError(ErrInvalidSignature, fmt.Sprintf("Credential should be scoped to correct service: '%s'.", signingService))
+	if e := s.checkSignature(r, body, service, a, who); e != nil {
+		return caller{}, e
 	}
-	if a.region != s.cfg.Region {
+	c.Principal = who.arn
+	return who, nil
+}
+
+// checkSignature checks what a claims for who, the owner of its access key.
+func (s *Simulator) checkSignature(r *http.Request, body []byte, service string, a sigV4Auth, who caller) *apiError {
+	if a.service != service {
+		return newError(ErrInvalidSignature, fmt.Sprintf("Credential should be scoped to correct service: '%s'.", service))
+	}
+	if a.region != s.cfg.Region && a.region != s.cfg.IdentityRegion {
 		return newError(ErrInvalidSignature, fmt.Sprintf("Credential should be scoped to a valid region, not '%s'.", a.region))
 	}
 	if !slices.Contains(a.signedHeaders, "host") {
 		return newError(ErrInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	// Also refuses a token when none is configured, and none when one is.
-	if !equalConstantTime(r.Header.Get("X-Amz-Security-Token"), s.cfg.SessionToken) {
+	// Also refuses a token when none is expected, and none when one is.
+	if !equalConstantTime(r.Header.Get("X-Amz-Security-Token"), who.sessionToken) {
 		return newError(ErrUnrecognizedClient, "The security token included in the request is invalid.")
+	}
+	if !who.expires.IsZero() && !s.now().Before(who.expires) {
+		return newError(ErrExpiredToken, "The security token included in the request is expired")
 	}
 
 	signedAt, err := time.Parse(amzDateFormat, r.Header.Get("X-Amz-Date"))
@@ -117,8 +138,8 @@ func (s *Simulator) verifySignature(r *http.Request, body []byte, c *Call) *apiE
 		}
 	}
 	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey, SessionToken: s.cfg.SessionToken}
-	if err := v4.NewSigner().SignHTTP(r.Context(), creds, clone, hex.EncodeToString(sum[:]), signingService, s.cfg.Region, signedAt); err != nil {
+	creds := aws.Credentials{AccessKeyID: a.accessKeyID, SecretAccessKey: who.secretAccessKey, SessionToken: who.sessionToken}
+	if err := v4.NewSigner().SignHTTP(r.Context(), creds, clone, hex.EncodeToString(sum[:]), service, a.region, signedAt); err != nil {
 		return newError(ErrInternalFailure, "An internal failure occurred.")
 	}
 	want, _ := parseAuthorization(clone.Header.Get("Authorization"))

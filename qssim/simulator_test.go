@@ -16,12 +16,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/qsgate/qsgate/qssim"
@@ -78,52 +77,6 @@ func startSim(t *testing.T, edit func(*qssim.Config)) *qssim.Server {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv
-}
-
-// client is the real SDK client aimed at url. Retries happen without backoff
-// so fault tests stay fast; edit can change credentials, region or attempts.
-func client(url string, edit func(*aws.Config)) *quicksight.Client {
-	cfg := aws.Config{
-		Region:      testRegion,
-		Credentials: credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	return quicksight.NewFromConfig(cfg, func(o *quicksight.Options) { o.BaseEndpoint = aws.String(url) })
-}
-
-func oneAttempt(c *aws.Config) { c.RetryMaxAttempts = 1 }
-
-// apiCode returns the AWS error code of err, or "" for nil.
-func apiCode(t *testing.T, err error) string {
-	t.Helper()
-	if err == nil {
-		return ""
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v is not a smithy.APIError", err)
-	}
-	return ae.ErrorCode()
-}
-
-func httpStatus(err error) int {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-func isA[T error](err error) bool {
-	var target T
-	return errors.As(err, &target)
 }
 
 func sessionEmbedURL(ctx context.Context, qs *quicksight.Client, userArn, entryPoint string, lifetime int64) (*quicksight.GetSessionEmbedUrlOutput, error) {
@@ -184,9 +137,12 @@ func TestGetSessionEmbedUrl(t *testing.T) {
 		t.Fatalf("len(Calls()) = %d, want %d", got, want)
 	}
 	want := qssim.Call{Operation: "GetSessionEmbedUrl", AccountID: testAccount, EntryPoint: "/analyses/a1", SessionLifetime: 60,
-		UserArn: arn, AccessKeyID: testKey, Region: testRegion, Status: 200}
+		UserArn: arn, AccessKeyID: testKey, Region: testRegion, Principal: "arn:aws:iam::" + testAccount + ":user/qssim", Status: 200}
 	got := calls[5]
-	want.RequestID = got.RequestID
+	if got.Time.IsZero() {
+		t.Errorf("last call has no Time")
+	}
+	want.RequestID, want.Time = got.RequestID, got.Time
 	if got != want {
 		t.Errorf("last call = %+v, want %+v", got, want)
 	}
@@ -364,9 +320,6 @@ func TestSignatureChecks(t *testing.T) {
 	tokenSrv := startSim(t, func(c *qssim.Config) { c.SessionToken = "session-token-1" })
 	tokenArn := tokenSrv.AddUser(qssim.User{UserName: "alice", Role: "AUTHOR"})
 
-	creds := func(key, secret, token string) func(*aws.Config) {
-		return func(c *aws.Config) { c.Credentials = credentials.NewStaticCredentialsProvider(key, secret, token) }
-	}
 	tests := []struct {
 		name       string
 		srv        *qssim.Server
@@ -377,16 +330,16 @@ func TestSignatureChecks(t *testing.T) {
 		wantStatus int
 	}{
 		{"valid", srv, arn, nil, 0, "", 200},
-		{"wrong secret", srv, arn, creds(testKey, "not-the-secret", ""), 0, qssim.ErrInvalidSignature, 403},
-		{"wrong access key", srv, arn, creds("AKIAWRONGWRONGWRONG1", testSecret, ""), 0, qssim.ErrUnrecognizedClient, 403},
+		{"wrong secret", srv, arn, withCreds(testKey, "not-the-secret", ""), 0, qssim.ErrInvalidSignature, 403},
+		{"wrong access key", srv, arn, withCreds("AKIAWRONGWRONGWRONG1", testSecret, ""), 0, qssim.ErrUnrecognizedClient, 403},
 		{"wrong region", srv, arn, func(c *aws.Config) { c.Region = "us-west-2" }, 0, qssim.ErrInvalidSignature, 403},
 		{"clock 14 minutes ahead", srv, arn, nil, 14 * time.Minute, "", 200},
 		{"clock 16 minutes ahead", srv, arn, nil, 16 * time.Minute, qssim.ErrInvalidSignature, 403},
 		{"clock 16 minutes behind", srv, arn, nil, -16 * time.Minute, qssim.ErrInvalidSignature, 403},
-		{"session token", tokenSrv, tokenArn, creds(testKey, testSecret, "session-token-1"), 0, "", 200},
+		{"session token", tokenSrv, tokenArn, withCreds(testKey, testSecret, "session-token-1"), 0, "", 200},
 		{"missing session token", tokenSrv, tokenArn, nil, 0, qssim.ErrUnrecognizedClient, 403},
-		{"wrong session token", tokenSrv, tokenArn, creds(testKey, testSecret, "session-token-2"), 0, qssim.ErrUnrecognizedClient, 403},
-		{"unexpected session token", srv, arn, creds(testKey, testSecret, "session-token-1"), 0, qssim.ErrUnrecognizedClient, 403},
+		{"wrong session token", tokenSrv, tokenArn, withCreds(testKey, testSecret, "session-token-2"), 0, qssim.ErrUnrecognizedClient, 403},
+		{"unexpected session token", srv, arn, withCreds(testKey, testSecret, "session-token-1"), 0, qssim.ErrUnrecognizedClient, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -739,38 +692,15 @@ func TestEmbedURLSingleUse(t *testing.T) {
 	})
 }
 
-func TestIdentityRegion(t *testing.T) {
-	srv := startSim(t, func(c *qssim.Config) { c.IdentityRegion = "us-east-1" })
-	arn := srv.AddUser(qssim.User{UserName: "alice", Role: "AUTHOR"})
-	if !strings.HasPrefix(arn, "arn:aws:quicksight:us-east-1:"+testAccount+":user/default/") {
-		t.Errorf("user ARN = %q, want it in the identity region us-east-1", arn)
-	}
-	qs := client(srv.URL(), nil)
-
-	_, err := qs.DescribeUser(t.Context(), &quicksight.DescribeUserInput{AwsAccountId: aws.String(testAccount), Namespace: aws.String("default"), UserName: aws.String("alice")})
-	want := "Operation is being called from endpoint quicksight.eu-west-1.amazonaws.com, but your identity region is us-east-1. Please use the us-east-1 endpoint."
-	var ad *types.AccessDeniedException
-	if !errors.As(err, &ad) || aws.ToString(ad.Message) != want {
-		t.Errorf("DescribeUser error = %v, want AccessDeniedException %q", err, want)
-	}
-	_, err = qs.ListUsers(t.Context(), &quicksight.ListUsersInput{AwsAccountId: aws.String(testAccount), Namespace: aws.String("default")})
-	if !isA[*types.AccessDeniedException](err) {
-		t.Errorf("ListUsers error = %v, want AccessDeniedException", err)
-	}
-	// Embedding is not bound to the identity region.
-	if _, err := sessionEmbedURL(t.Context(), qs, arn, "/start", 60); err != nil {
-		t.Errorf("GetSessionEmbedUrl: %v, want success outside the identity region", err)
-	}
-}
-
 // TestEndpointFromEnvironment reaches the simulator the way `qsgate demo`
-// will: the default config chain and AWS_ENDPOINT_URL_QUICKSIGHT.
+// will: the default config chain and AWS_ENDPOINT_URL_QUICKSIGHT (and _STS).
 func TestEndpointFromEnvironment(t *testing.T) {
 	srv := startSim(t, nil)
 	arn := srv.AddUser(qssim.User{UserName: "alice", Role: "ADMIN"})
 	dir := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_QUICKSIGHT": srv.URL(),
+		"AWS_ENDPOINT_URL_STS":        srv.URL(),
 		"AWS_REGION":                  testRegion,
 		"AWS_ACCESS_KEY_ID":           testKey,
 		"AWS_SECRET_ACCESS_KEY":       testSecret,
@@ -791,6 +721,10 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	}
 	if !strings.HasPrefix(aws.ToString(out.EmbedUrl), srv.URL()+"/embed/") {
 		t.Errorf("EmbedUrl = %q, want it on %s", aws.ToString(out.EmbedUrl), srv.URL())
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != testAccount {
+		t.Errorf("GetCallerIdentity = %+v, %v; want account %s from the simulator", id, err, testAccount)
 	}
 }
 
@@ -825,6 +759,12 @@ func TestNewConfig(t *testing.T) {
 		{"zero value", qssim.Config{}, ""},
 		{"bad account", qssim.Config{AccountID: "12345"}, `AccountID: must be 12 digits, got "12345"`},
 		{"key without secret", qssim.Config{AccessKeyID: "AKIA"}, "set both or neither"},
+		{"roles", qssim.Config{Roles: []string{"arn:aws:iam::" + qssim.DefaultAccountID + ":role/a", "arn:aws:iam::" + qssim.DefaultAccountID + ":role/path/b"}}, ""},
+		{"role of another account", qssim.Config{Roles: []string{"arn:aws:iam::999999999999:role/a"}}, `Roles: "arn:aws:iam::999999999999:role/a" is not an IAM role ARN of account ` + qssim.DefaultAccountID},
+		{"role not a role", qssim.Config{Roles: []string{"arn:aws:iam::" + qssim.DefaultAccountID + ":user/a"}}, "is not an IAM role ARN"},
+		{"caller not an ARN", qssim.Config{CallerArn: "qssim"}, `CallerArn: must be an IAM or STS ARN, got "qssim"`},
+		{"edition", qssim.Config{Edition: "ENTERPRISE_AND_Q"}, ""},
+		{"unknown edition", qssim.Config{Edition: "PLATINUM"}, `Edition: must be one of ENTERPRISE, STANDARD, ENTERPRISE_AND_Q, got "PLATINUM"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

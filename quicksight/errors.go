@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/qsgate/qsgate/limit"
 )
 
 // The kinds of failure the gateway tells apart. Handlers match them with
@@ -23,6 +26,9 @@ var (
 	ErrUnavailable        = errors.New("QuickSight failed internally")
 	ErrUnsupportedEdition = errors.New("the QuickSight edition does not support console embedding")
 	ErrRejected           = errors.New("QuickSight rejected the gateway's request")
+	// ErrOverloaded means the gateway's own budget of AWS calls had no room
+	// in time (see package limit): the call was never sent.
+	ErrOverloaded = errors.New("the gateway is at its QuickSight call budget")
 	// ErrCanceled means the user's request ended (the browser went away)
 	// before QuickSight answered: nobody is left to show a page to.
 	ErrCanceled = errors.New("the request was canceled before QuickSight answered")
@@ -39,6 +45,8 @@ type Error struct {
 	RequestID string
 	Message   string
 	Hint      string
+	// RetryAfter, for ErrOverloaded, is when the budget has room again.
+	RetryAfter time.Duration
 	// IdentityRegion is set when QuickSight said the call belongs in
 	// another region: the account's identity region.
 	IdentityRegion string
@@ -67,7 +75,7 @@ func (e *Error) LogAttrs() []any {
 // safe as a metric label.
 func KnownCode(code string) bool {
 	switch code {
-	case "Timeout", "Canceled", "RetryQuotaExceeded", "TransportError":
+	case "Timeout", "Canceled", "RetryQuotaExceeded", "TransportError", "GatewayBudget":
 		return true
 	}
 	_, ok := codes[code]
@@ -114,7 +122,11 @@ func classify(op string, err error) *Error {
 		e.RequestID = re.ServiceRequestID()
 	}
 	var apiErr smithy.APIError
+	var budget *limit.RateError
 	switch {
+	case errors.As(err, &budget):
+		e.Kind, e.Code, e.RetryAfter = ErrOverloaded, "GatewayBudget", budget.RetryAfter
+		e.Hint = "the gateway held this call back: QSGATE_QUICKSIGHT_MAX_RPS or QSGATE_QUICKSIGHT_MAX_INFLIGHT is reached"
 	case isRetryQuota(err):
 		// Checked first: the SDK joins the quota error with the last API
 		// error, which would match below.

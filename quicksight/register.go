@@ -80,6 +80,7 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 				return nil, ferr
 			}
 			if !found {
+				m.lookup.missing.Add(cacheKey(ns, email), "a QuickSight user named "+name+" exists with another email")
 				return nil, fmt.Errorf("%w: a QuickSight user named %s exists with another email", ErrNoMapping, name)
 			}
 			return u, nil

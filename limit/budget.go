@@ -1,0 +1,98 @@
+package limit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
+)
+
+// ErrBudget means the gateway's AWS call budget had no room before the
+// request's deadline.
+var ErrBudget = errors.New("the gateway's QuickSight call budget is spent")
+
+// Budget is the gateway-wide budget of AWS calls: at most RPS calls a
+// second (a token bucket) and at most Inflight at once. Every HTTP request
+// the SDK makes through HTTPClient, retries and user-management and STS
+// calls included, takes from it. A request waits within its own deadline;
+// one that cannot get room in time fails with ErrBudget at once.
+type Budget struct {
+	rate    *rate.Limiter
+	slots   *semaphore.Weighted
+	waiting atomic.Int64
+	shed    atomic.Int64
+}
+
+// NewBudget allows rps calls a second (burst: one second's worth) and
+// inflight at once.
+func NewBudget(rps float64, inflight int) *Budget {
+	return &Budget{
+		rate:  rate.NewLimiter(rate.Limit(rps), max(1, int(rps))),
+		slots: semaphore.NewWeighted(int64(inflight)),
+	}
+}
+
+// Waiting is how many calls wait for room now.
+func (b *Budget) Waiting() int64 { return b.waiting.Load() }
+
+// Shed is how many calls were refused since start.
+func (b *Budget) Shed() int64 { return b.shed.Load() }
+
+// Tokens is how many calls the bucket would allow right now.
+func (b *Budget) Tokens() float64 { return b.rate.Tokens() }
+
+// Acquire waits for a token and a slot within ctx; release gives the slot
+// back.
+func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
+	if err := b.rate.Wait(ctx); err != nil {
+		return nil, b.refuse(ctx, b.tokenDelay())
+	}
+	if err := b.slots.Acquire(ctx, 1); err != nil {
+		return nil, b.refuse(ctx, time.Second)
+	}
+	return func() { b.slots.Release(1) }, nil
+}
+
+// tokenDelay is how long until a token is free.
+func (b *Budget) tokenDelay() time.Duration {
+	r := b.rate.Reserve()
+	defer r.Cancel()
+	return r.Delay()
+}
+
+func (b *Budget) refuse(ctx context.Context, retryAfter time.Duration) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err() // the caller went away: not shedding
+	}
+	b.shed.Add(1)
+	return &RateError{Kind: ErrBudget, RetryAfter: retryAfter}
+}
+
+// HTTPClient makes every request through next take from the budget.
+func (b *Budget) HTTPClient(next aws.HTTPClient) aws.HTTPClient {
+	return budgetClient{b: b, next: next}
+}
+
+type budgetClient struct {
+	b    *Budget
+	next aws.HTTPClient
+}
+
+func (c budgetClient) Do(r *http.Request) (*http.Response, error) {
+	release, err := c.b.Acquire(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.next.Do(r)
+	// The slot is held until the answer's headers are in; the SDK reads
+	// the (small) body right after.
+	release()
+	return resp, err
+}
