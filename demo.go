@@ -6,14 +6,20 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/qsgate/qsgate/demo"
 )
 
 // runDemo starts the built-in provider and the QuickSight simulator, then
-// the gateway wired to them, all in this process, until ctx ends.
-func runDemo(ctx context.Context, addr, publicURL string, stdout, stderr io.Writer) error {
+// the gateway wired to them, all in this process, until ctx ends. mapping is
+// the user-mapping mode to show, one of demo.Mappings().
+func runDemo(ctx context.Context, addr, publicURL, mapping string, stdout, stderr io.Writer) error {
+	if !slices.Contains(demo.Mappings(), mapping) {
+		return fmt.Errorf("--mapping: unknown mode %q; want one of %s", mapping, strings.Join(demo.Mappings(), ", "))
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -24,7 +30,7 @@ func runDemo(ctx context.Context, addr, publicURL string, stdout, stderr io.Writ
 	if publicURL == "" {
 		publicURL = "http://" + addr
 	}
-	st, err := demo.Start(demo.Options{PublicURL: publicURL, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	st, err := demo.Start(demo.Options{PublicURL: publicURL, Mapping: mapping, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}
@@ -46,10 +52,12 @@ THIS IS A DEMO. Anyone who reaches it can sign in as anyone: never expose it.
 
   Open %s
 
+  User mapping: %s - %s
+
   Sign in as one of:
-`, public)
+`, public, st.Mapping, demo.MappingSummary(st.Mapping))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, u := range demo.Users {
+	for _, u := range st.Users {
 		fmt.Fprintf(tw, "    %s\t%s\t%s\n", u.Subject, u.Email, u.Description)
 	}
 	tw.Flush()

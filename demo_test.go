@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/url"
@@ -44,7 +46,7 @@ func TestDemoCommand(t *testing.T) {
 	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
 		t.Fatalf("the demo never became ready")
 	}
-	for _, want := range []string{"THIS IS A DEMO", "Open " + base, "alice", "rita", "nora"} {
+	for _, want := range []string{"THIS IS A DEMO", "Open " + base, "User mapping: template", "alice", "rita", "nora", "eve@partner.example"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
@@ -86,6 +88,8 @@ func TestMisplacedFlags(t *testing.T) {
 		{"serve", "--addr", "127.0.0.1:9000"},
 		{"check-config", "--public-url", "http://localhost:9000"},
 		{"demo", "--env-file", "/dev/null"},
+		{"serve", "--mapping", "lookup"},
+		{"check-config", "--mapping", "template"},
 		{"--addr", "127.0.0.1:9000"},
 	} {
 		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
@@ -106,5 +110,34 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 		if err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("qsgate %s started; want a refusal", strings.Join(args, " "))
 		}
+	}
+}
+
+// --mapping takes a mode the demo knows; anything else stops the command
+// before it starts anything, naming the modes.
+func TestDemoRefusesUnknownMapping(t *testing.T) {
+	for _, value := range []string{"ldap", "LOOKUP", "file", ""} {
+		args := []string{"demo", "--addr", "127.0.0.1:0", "--mapping", value}
+		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil {
+			t.Errorf("qsgate %s started; want a refusal", strings.Join(args, " "))
+			continue
+		}
+		for _, want := range []string{"--mapping", "template, lookup, register, iam"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("qsgate %s: err = %q, want it to contain %q", strings.Join(args, " "), err, want)
+			}
+		}
+	}
+}
+
+func TestHelpNamesMappings(t *testing.T) {
+	var stderr syncBuffer
+	err := run(t.Context(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: err = %v, want flag.ErrHelp", err)
+	}
+	if want := "-mapping string\n    \tdemo: the user-mapping mode to show: template, lookup, register, iam"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("--help lacks %q:\n%s", want, stderr.String())
 	}
 }

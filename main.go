@@ -4,7 +4,7 @@
 //
 //	qsgate [serve] [--env-file PATH]   run the gateway (default)
 //	qsgate check-config [--env-file PATH]
-//	qsgate demo [--addr HOST:PORT] [--public-url URL]
+//	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE]
 //	qsgate version
 package main
 
@@ -18,6 +18,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/qsgate/qsgate/demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -46,7 +48,8 @@ commands:
   serve          run the gateway (the default)
   check-config   check the settings, print a summary (no secrets) or every problem
   demo           run qsgate with a built-in sign-in page and QuickSight simulator
-                 (no AWS account, nothing to configure; never expose it)
+                 (no AWS account, nothing to configure; never expose it);
+                 --mapping picks the user-mapping mode it shows
   version        print the version
 
 flags:
@@ -60,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
 	addr := fs.String("addr", "127.0.0.1:8080", "demo: where the gateway listens")
 	publicURL := fs.String("public-url", "", "demo: the URL to open (default http://ADDR)")
+	mapping := fs.String("mapping", demo.MappingTemplate, "demo: the user-mapping mode to show: "+strings.Join(demo.Mappings(), ", "))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -82,13 +86,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// mislead, so it is an error.
 	var misplaced []string
 	fs.Visit(func(f *flag.Flag) {
-		demoFlag := f.Name == "addr" || f.Name == "public-url"
+		demoFlag := f.Name == "addr" || f.Name == "public-url" || f.Name == "mapping"
 		if demoFlag != (cmd == "demo") {
 			misplaced = append(misplaced, "--"+f.Name)
 		}
 	})
 	if len(misplaced) > 0 {
-		return fmt.Errorf("%s: not a flag of %q (--addr and --public-url are for demo; --env-file for serve and check-config; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
+		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --env-file for serve and check-config; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
@@ -109,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return g.serve(ctx)
 	case "demo":
-		return runDemo(ctx, *addr, *publicURL, stdout, stderr)
+		return runDemo(ctx, *addr, *publicURL, *mapping, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see qsgate --help)", cmd)
 	}

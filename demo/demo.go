@@ -1,8 +1,11 @@
 // Package demo wires the parts qsgate needs to run with nothing else
 // installed: the development OIDC provider (devidp) and the QuickSight
 // simulator (qssim), both on loopback, with demo users in each, and the
-// settings a gateway needs to use them. `qsgate demo` and the end-to-end
-// tests use it. It is never for production: anyone can sign in as anyone.
+// settings a gateway needs to use them. One Options.Mapping picks the
+// user-mapping mode to show (template, lookup, register, iam): it decides
+// which QuickSight users the simulator holds and the QSGATE_USER_MAPPING
+// settings. `qsgate demo` and the end-to-end tests use it. It is never for
+// production: anyone can sign in as anyone.
 package demo
 
 import (
@@ -29,27 +32,16 @@ const AccountID = "111122223333"
 // ClientID is the gateway's client id at the demo provider.
 const ClientID = "qsgate-demo"
 
-// User is a demo account: who signs in, and what QuickSight knows of them.
-type User struct {
-	Subject, Email, Name string
-	Role                 string // ADMIN, AUTHOR, READER, or "" for no QuickSight user
-	Description          string
-}
-
-// Users are the demo accounts, one of each kind a portal meets.
-var Users = []User{
-	{"alice", "alice@example.com", "Alice Author", "AUTHOR", "author: opens the console"},
-	{"adam", "adam@example.com", "Adam Admin", "ADMIN", "admin: opens the console"},
-	{"rita", "rita@example.com", "Rita Reader", "READER", "reader: QuickSight refuses readers the console"},
-	{"nora", "nora@example.com", "Nora Newcomer", "", "no QuickSight user yet: sees the 403 page"},
-}
-
-// Options says where the gateway will be reached.
+// Options says where the gateway will be reached and how it maps users.
 type Options struct {
 	// PublicURL is the gateway's public URL, e.g. http://127.0.0.1:8080. Its
 	// host must be loopback; the provider and simulator listen on it too.
 	PublicURL string
-	Logger    *slog.Logger // nil discards
+	// Mapping is the user-mapping mode to show, one of Mappings(); ""
+	// means MappingTemplate. It decides which QuickSight users the
+	// simulator holds and the QSGATE_USER_MAPPING settings.
+	Mapping string
+	Logger  *slog.Logger // nil discards
 }
 
 // Stack is a running provider and simulator.
@@ -59,11 +51,19 @@ type Stack struct {
 	Settings  map[string]string
 	IssuerURL string
 	Sim       *qssim.Server
+	Mapping   string // the mode shown, never ""
+	Users     []User // Users(Mapping): who can sign in and what they see
 	idp       *http.Server
 }
 
-// Start starts the provider and the simulator on free loopback ports.
+// Start starts the provider and the simulator on free loopback ports. An
+// unknown Mapping is an error naming the allowed values.
 func Start(opts Options) (*Stack, error) {
+	mapping, err := checkMapping(opts.Mapping)
+	if err != nil {
+		return nil, err
+	}
+	users := usersFor(mapping)
 	pub, err := url.Parse(opts.PublicURL)
 	if err != nil || pub.Host == "" {
 		return nil, fmt.Errorf("demo: bad public URL %q", opts.PublicURL)
@@ -83,13 +83,17 @@ func Start(opts Options) (*Stack, error) {
 		SecretAccessKey: randomString(30),
 		Logger:          log.With("component", "qssim"),
 	}
+	roleARN := "arn:aws:iam::" + AccountID + ":role/" + IAMRoleName
+	if mapping == MappingIAM {
+		simCfg.Roles = []string{roleARN}
+	}
 	sim, err := qssim.StartAt(net.JoinHostPort(host, "0"), simCfg)
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range Users {
-		if u.Role != "" {
-			sim.AddUser(qssim.User{UserName: u.Email, Email: u.Email, Role: u.Role})
+	for _, u := range users {
+		if u.QuickSight != nil {
+			sim.AddUser(*u.QuickSight)
 		}
 	}
 
@@ -100,17 +104,17 @@ func Start(opts Options) (*Stack, error) {
 	}
 	issuer := "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	secret := randomString(32)
-	var users []devidp.User
-	for _, u := range Users {
-		users = append(users, devidp.User{Subject: u.Subject, Email: u.Email, Name: u.Name,
-			PreferredUsername: u.Subject, Description: u.Description})
+	var idpUsers []devidp.User
+	for _, u := range users {
+		idpUsers = append(idpUsers, devidp.User{Subject: u.Subject, Email: u.Email, Name: u.Name,
+			PreferredUsername: u.Subject, Description: u.Description, Groups: u.Groups})
 	}
 	public := pub.Scheme + "://" + pub.Host
 	handler, err := devidp.New(devidp.Config{
 		Issuer: issuer,
 		Clients: []devidp.Client{{ID: ClientID, Secret: secret,
 			RedirectURIs: []string{public + "/auth/callback"}, PostLogoutRedirectURIs: []string{public + "/signed-out"}}},
-		Users:  users,
+		Users:  idpUsers,
 		Logger: log.With("component", "devidp"),
 	})
 	if err != nil {
@@ -125,22 +129,34 @@ func Start(opts Options) (*Stack, error) {
 		}
 	}()
 
+	settings := map[string]string{
+		"QSGATE_PUBLIC_URL":            public,
+		"QSGATE_OIDC_ISSUER":           issuer,
+		"QSGATE_OIDC_CLIENT_ID":        ClientID,
+		"QSGATE_OIDC_CLIENT_SECRET":    secret,
+		"QSGATE_SESSION_KEYS":          randomString(32),
+		"QSGATE_QUICKSIGHT_ACCOUNT_ID": AccountID,
+		"QSGATE_USER_MAPPING":          mapping,
+		"QSGATE_ALLOWED_EMAIL_DOMAINS": AllowedEmailDomain,
+		"QSGATE_AUTHOR_GROUPS":         AuthorGroup,
+		"QSGATE_ADMIN_GROUPS":          AdminGroup,
+		"AWS_REGION":                   qssim.DefaultRegion,
+		"AWS_ACCESS_KEY_ID":            simCfg.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":        simCfg.SecretAccessKey,
+		"AWS_ENDPOINT_URL_QUICKSIGHT":  sim.URL(),
+	}
+	if mapping == MappingIAM {
+		settings["QSGATE_IAM_ROLE_ARN"] = roleARN
+		settings["QSGATE_IAM_REGISTER"] = "true"
+		settings["AWS_ENDPOINT_URL_STS"] = sim.URL() // the simulator answers STS too
+	}
 	return &Stack{
+		Settings:  settings,
 		IssuerURL: issuer,
 		Sim:       sim,
+		Mapping:   mapping,
+		Users:     users,
 		idp:       idp,
-		Settings: map[string]string{
-			"QSGATE_PUBLIC_URL":            public,
-			"QSGATE_OIDC_ISSUER":           issuer,
-			"QSGATE_OIDC_CLIENT_ID":        ClientID,
-			"QSGATE_OIDC_CLIENT_SECRET":    secret,
-			"QSGATE_SESSION_KEYS":          randomString(32),
-			"QSGATE_QUICKSIGHT_ACCOUNT_ID": AccountID,
-			"AWS_REGION":                   qssim.DefaultRegion,
-			"AWS_ACCESS_KEY_ID":            simCfg.AccessKeyID,
-			"AWS_SECRET_ACCESS_KEY":        simCfg.SecretAccessKey,
-			"AWS_ENDPOINT_URL_QUICKSIGHT":  sim.URL(),
-		},
 	}, nil
 }
 

@@ -37,6 +37,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no users", func(c *devidp.Config) { c.Users = nil }, []string{"Users: at least one user is required"}},
 		{"user without subject or email", func(c *devidp.Config) { c.Users = []devidp.User{{}} }, []string{"Users[0].Subject: missing", "Users[0].Email: missing"}},
 		{"subject unfit for an HTML id", func(c *devidp.Config) { c.Users[0].Subject = "alice@example.com" }, []string{`Users[0].Subject: only letters, digits, '-' and '_' are allowed, got "alice@example.com"`}},
+		{"empty group name", func(c *devidp.Config) { c.Users[0].Groups = []string{"staff", " "} }, []string{"Users[0].Groups[1]: empty group name"}},
 		{"duplicate subject", func(c *devidp.Config) { c.Users = append(c.Users, c.Users[0]) }, []string{`Users[1].Subject: duplicate "alice"`}},
 		{"every problem at once", func(c *devidp.Config) { *c = devidp.Config{} }, []string{
 			"invalid devidp configuration:", "Issuer: missing", "Clients: at least one client is required", "Users: at least one user is required",

@@ -6,8 +6,9 @@
 // discovery, JWKS, the authorization code flow with PKCE, the token endpoint
 // (client_secret_basic), userinfo and RP-initiated logout (end_session). This
 // package adds only in-memory storage, one RSA 2048 signing key generated per
-// New call, and a sign-in page that lists the configured users with one
-// button each. There are no passwords: anyone who can reach the page can
+// New call, a "groups" claim (with the profile scope, as Entra ID and Okta
+// send group names) and a sign-in page that lists the configured users with
+// one button each. There are no passwords: anyone who can reach the page can
 // sign in as anyone.
 //
 // Routes, under the issuer's path:
@@ -36,6 +37,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +51,10 @@ type User struct {
 	Name              string
 	PreferredUsername string
 	Description       string // shown on the sign-in page, e.g. "author: can use the console"
+	// Groups is the "groups" claim (a JSON array), sent with the "profile"
+	// scope in the ID token and at userinfo, as Entra ID and Okta send group
+	// names; shown on the sign-in page too.
+	Groups []string
 }
 
 // Client is a relying party allowed to sign users in (client_secret_basic).
@@ -127,6 +133,7 @@ func newHandler(cfg Config, now func() time.Time) (http.Handler, error) {
 		DefaultLogoutRedirectURI: base + SignedOutPath,
 		CodeMethodS256:           true,
 		SupportedScopes:          []string{"openid", "profile", "email"},
+		SupportedClaims:          append(slices.Clone(op.DefaultSupportedClaims), groupsClaim),
 	}, store, op.StaticIssuer(cfg.Issuer), op.WithAllowInsecure())
 	if err != nil {
 		return nil, fmt.Errorf("create provider: %w", err)
@@ -218,6 +225,11 @@ func validate(cfg Config) (*url.URL, error) {
 		subjects[u.Subject] = true
 		if u.Email == "" {
 			add("Users[%d].Email: missing", i)
+		}
+		for j, g := range u.Groups {
+			if strings.TrimSpace(g) == "" {
+				add("Users[%d].Groups[%d]: empty group name", i, j)
+			}
 		}
 	}
 

@@ -32,7 +32,8 @@ const (
 )
 
 var testUsers = []devidp.User{
-	{Subject: "alice", Email: "alice@example.com", Name: "Alice Author", PreferredUsername: "alice", Description: "author: can use the console"},
+	{Subject: "alice", Email: "alice@example.com", Name: "Alice Author", PreferredUsername: "alice", Description: "author: can use the console",
+		Groups: []string{"qs-authors", "staff"}},
 	{Subject: "bob_reader", Email: "bob@example.com", Name: "Bob Reader", PreferredUsername: "bob", Description: "reader: can view dashboards"},
 }
 
@@ -325,6 +326,7 @@ func TestDiscovery(t *testing.T) {
 				AuthMethods     []string `json:"token_endpoint_auth_methods_supported"`
 				ChallengeMethod []string `json:"code_challenge_methods_supported"`
 				Algs            []string `json:"id_token_signing_alg_values_supported"`
+				Claims          []string `json:"claims_supported"`
 			}
 			if err := e.provider.Claims(&doc); err != nil {
 				t.Fatalf("discovery claims: %v", err)
@@ -349,6 +351,7 @@ func TestDiscovery(t *testing.T) {
 				want string
 			}{
 				{"token_endpoint_auth_methods_supported", doc.AuthMethods, "client_secret_basic"},
+				{"claims_supported", doc.Claims, "groups"},
 				{"code_challenge_methods_supported", doc.ChallengeMethod, "S256"},
 				{"id_token_signing_alg_values_supported", doc.Algs, "RS256"},
 			} {
@@ -393,10 +396,11 @@ func TestSignIn(t *testing.T) {
 			f, tok, raw, idToken := e.tokens(t, tt.user.Subject)
 
 			var claims struct {
-				Email             string `json:"email"`
-				EmailVerified     bool   `json:"email_verified"`
-				Name              string `json:"name"`
-				PreferredUsername string `json:"preferred_username"`
+				Email             string    `json:"email"`
+				EmailVerified     bool      `json:"email_verified"`
+				Name              string    `json:"name"`
+				PreferredUsername string    `json:"preferred_username"`
+				Groups            *[]string `json:"groups"` // nil when the claim is absent
 			}
 			if err := idToken.Claims(&claims); err != nil {
 				t.Fatalf("ID token claims: %v", err)
@@ -413,6 +417,7 @@ func TestSignIn(t *testing.T) {
 				{"email_verified", claims.EmailVerified, true},
 				{"name", claims.Name, tt.user.Name},
 				{"preferred_username", claims.PreferredUsername, tt.user.PreferredUsername},
+				{"groups", claims.Groups, wantGroups(tt.user)},
 			}
 			for _, c := range checks {
 				if got, want := jsonString(c.got), jsonString(c.want); got != want {
@@ -436,7 +441,52 @@ func TestSignIn(t *testing.T) {
 			if got, want := info.Email, tt.user.Email; got != want {
 				t.Errorf("userinfo email = %q, want %q", got, want)
 			}
+			var infoClaims struct {
+				Groups *[]string `json:"groups"`
+			}
+			if err := info.Claims(&infoClaims); err != nil {
+				t.Fatalf("userinfo claims: %v", err)
+			}
+			if got, want := jsonString(infoClaims.Groups), jsonString(wantGroups(tt.user)); got != want {
+				t.Errorf("userinfo groups = %s, want %s", got, want)
+			}
 		})
+	}
+}
+
+// wantGroups is the "groups" claim a relying party must see with the
+// profile scope: always a JSON array, [] for a user in no group.
+func wantGroups(u devidp.User) []string {
+	return append([]string{}, u.Groups...)
+}
+
+// Without the profile scope there are no profile claims, groups included.
+func TestGroupsNeedProfileScope(t *testing.T) {
+	t.Parallel()
+	e := start(t, "")
+	e.oauth.Scopes = []string{oidc.ScopeOpenID, "email"}
+	_, tok, _, idToken := e.tokens(t, "alice")
+	info, err := e.provider.UserInfo(t.Context(), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatalf("userinfo: %v", err)
+	}
+	for _, c := range []struct {
+		name   string
+		claims func(v any) error
+	}{
+		{"ID token", idToken.Claims},
+		{"userinfo", info.Claims},
+	} {
+		var claims map[string]any
+		if err := c.claims(&claims); err != nil {
+			t.Fatalf("%s claims: %v", c.name, err)
+		}
+		if got, ok := claims["groups"]; ok {
+			t.Errorf("%s groups = %v without the profile scope, want no groups claim", c.name, got)
+		}
+		if got, want := claims["email"], "alice@example.com"; got != want {
+			t.Errorf("%s email = %v, want %q", c.name, got, want)
+		}
 	}
 }
 
@@ -595,6 +645,11 @@ func TestLoginPage(t *testing.T) {
 	wants := []string{`Development sign-in - demo only`, `id="client-id">` + clientID + `<`}
 	for _, u := range testUsers {
 		wants = append(wants, u.Name, u.Email, u.Description)
+	}
+	// alice's groups, in order, under her description; bob has none.
+	wants = append(wants, `<div class="groups" id="groups-alice">groups: qs-authors, staff</div>`)
+	if strings.Contains(resp.body, `id="groups-bob_reader"`) {
+		t.Errorf("sign-in page lists groups for bob_reader, who has none")
 	}
 	for _, want := range wants {
 		if !strings.Contains(resp.body, want) {

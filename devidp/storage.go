@@ -19,6 +19,11 @@ import (
 
 var _ op.Storage = (*storage)(nil)
 
+// groupsClaim carries User.Groups with the "profile" scope. No standard
+// claim exists for groups; "groups" is what Entra ID, Okta and Keycloak use
+// and what the gateway reads by default.
+const groupsClaim = "groups"
+
 // Errors the sign-in page turns into friendly messages.
 var (
 	errUnknownRequest = errors.New("auth request unknown or expired")
@@ -397,6 +402,8 @@ func (s *storage) setUserinfo(info *oidc.UserInfo, subject string, scopes []stri
 		case oidc.ScopeProfile:
 			info.Name = u.Name
 			info.PreferredUsername = u.PreferredUsername
+			// Always an array, [] for none, so a relying party meets one shape.
+			info.AppendClaims(groupsClaim, append([]string{}, u.Groups...))
 		}
 	}
 	return nil
