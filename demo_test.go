@@ -53,18 +53,7 @@ func TestDemoCommand(t *testing.T) {
 	}
 
 	b := newBrowser(t)
-	login := b.get(base + "/embed/analyses/q3")
-	m := formActionRE.FindStringSubmatch(login.body)
-	if m == nil {
-		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
-	}
-	action, _ := url.Parse(login.url)
-	action, _ = action.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
-	form := url.Values{"user": {"alice"}}
-	for _, h := range hiddenRE.FindAllStringSubmatch(login.body, -1) {
-		form.Set(h[1], h[2])
-	}
-	p := b.do(b.c, http.MethodPost, action.String(), form)
+	p := demoSignIn(t, b, base, "/embed/analyses/q3", "alice")
 	if p.status != 200 || p.url != base+"/embed/analyses/q3" {
 		t.Fatalf("after signing in as alice: %s, want 200 at /embed/analyses/q3\n%s", p, p.body)
 	}
@@ -79,6 +68,82 @@ func TestDemoCommand(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the simulator's console page lacks %q", want)
 		}
+	}
+}
+
+// demoSignIn opens path on the demo at base and signs in as user on the
+// built-in sign-in page.
+func demoSignIn(t *testing.T, b *browser, base, path, user string) page {
+	t.Helper()
+	login := b.get(base + path)
+	m := formActionRE.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
+	}
+	action, _ := url.Parse(login.url)
+	action, _ = action.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	form := url.Values{"user": {user}}
+	for _, h := range hiddenRE.FindAllStringSubmatch(login.body, -1) {
+		form.Set(h[1], h[2])
+	}
+	return b.do(b.c, http.MethodPost, action.String(), form)
+}
+
+// startDemoCommand runs `qsgate demo` with args until the test ends and
+// returns its base URL and banner.
+func startDemoCommand(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, logs := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"demo", "--addr", addr}, args...), func(string) string { return "" }, stdout, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo returned %v", err)
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nlogs:\n%s", stdout, logs)
+		}
+	})
+	base := "http://" + addr
+	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
+		t.Fatalf("the demo never became ready")
+	}
+	return base, stdout
+}
+
+// Each mapping mode of the demo does what its banner says for each user.
+func TestDemoMappingModes(t *testing.T) {
+	for _, tt := range []struct {
+		mode string
+		want map[string]int // demo user -> status of /embed/start
+	}{
+		{"lookup", map[string]int{"alice": 200, "adam": 200, "rita": 403, "nora": 403, "eve": 403}},
+		{"register", map[string]int{"alice": 200, "rita": 403, "nora": 200, "eve": 403}},
+		{"iam", map[string]int{"alice": 200, "rita": 403, "nora": 200, "eve": 403}},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			base, banner := startDemoCommand(t, "--mapping", tt.mode)
+			if !strings.Contains(banner.String(), "User mapping: "+tt.mode) {
+				t.Errorf("banner does not name the mode:\n%s", banner)
+			}
+			for user, want := range tt.want {
+				p := demoSignIn(t, newBrowser(t), base, "/embed/start", user)
+				if p.status != want {
+					t.Errorf("%s: %s, want %d\n%s", user, p, want, p.body)
+				}
+				if want == 200 {
+					iframeSrc(t, p)
+				}
+				if user == "eve" && !strings.Contains(p.body, "Your account is not allowed to use this portal") {
+					t.Errorf("eve: page does not say she is not allowed")
+				}
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -218,4 +219,118 @@ func TestBuildProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCallsPerView counts, with the simulator, the AWS calls of a user's
+// first page view and of a warm one in every mapping mode; the README's
+// table comes from its -v output. A warm view is exactly one call: the
+// embed.
+func TestCallsPerView(t *testing.T) {
+	mapFile := filepath.Join(t.TempDir(), "users.csv")
+	os.WriteFile(mapFile, []byte("carol@example.com,"+arnOf("carol@example.com")+"\n"), 0o600)
+	role := "arn:aws:iam::" + testAccount + ":role/QuickSightEmbed"
+	modes := []struct {
+		name     string
+		settings map[string]string
+		register bool // the user is new to QuickSight
+	}{
+		{"template", nil, false},
+		{"file", map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": mapFile}, false},
+		{"lookup (list)", map[string]string{"QSGATE_USER_MAPPING": "lookup"}, false},
+		{"lookup (name template)", map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_USER_NAME_TEMPLATE": "{email}"}, false},
+		{"register (new user)", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_DEFAULT_ROLE": "AUTHOR"}, true},
+		{"iam", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role}, false},
+		{"iam + register (new user)", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role, "QSGATE_IAM_REGISTER": "true", "QSGATE_DEFAULT_ROLE": "AUTHOR"}, true},
+	}
+	carol := &mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}
+	var table strings.Builder
+	table.WriteString("| mode | first view | warm view |\n|---|---|---|\n")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			s := startStackSim(t, qssim.Config{AccountID: testAccount, Roles: []string{role}}, m.settings)
+			if !m.register {
+				name := "carol@example.com"
+				typ := "QUICKSIGHT"
+				if strings.HasPrefix(m.name, "iam") {
+					name, typ = "QuickSightEmbed/carol@example.com", "IAM"
+				}
+				s.sim.AddUser(qssim.User{UserName: name, Email: "carol@example.com", Role: "AUTHOR", IdentityType: typ})
+			}
+			s.sim.Reset()
+			b := newBrowser(t)
+			if p := s.signIn(b, carol, "/embed/start"); p.status != 200 {
+				t.Fatalf("first view: %s\n%s", p, p.body)
+			}
+			first := callCounts(s.sim)
+			s.sim.Reset()
+			if p := b.get(s.url + "/embed/start"); p.status != 200 {
+				t.Fatalf("warm view: %s", p)
+			}
+			warm := callCounts(s.sim)
+			if warm["GetSessionEmbedUrl"] != 1 || len(warm) != 1 {
+				t.Errorf("warm view calls = %v, want exactly one GetSessionEmbedUrl", warm)
+			}
+			fmt.Fprintf(&table, "| %s | %s | %s |\n", m.name, describeCalls(first), describeCalls(warm))
+		})
+	}
+	t.Logf("AWS calls per page view, counted by the simulator:\n%s", table.String())
+}
+
+// describeCalls is "3: ListUsers, GetSessionEmbedUrl, ..." in a fixed order.
+func describeCalls(n map[string]int) string {
+	total := 0
+	var parts []string
+	for _, op := range []string{"AssumeRole", "ListUsers", "DescribeUser", "RegisterUser", "GetSessionEmbedUrl"} {
+		if n[op] > 0 {
+			total += n[op]
+			part := op
+			if n[op] > 1 {
+				part = fmt.Sprintf("%d× %s", n[op], op)
+			}
+			parts = append(parts, part)
+		}
+	}
+	return fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
+}
+
+// User management goes to the identity region: a wrong one gives the 502
+// page and a log line naming the setting; with follow on, the gateway
+// retries there and stays.
+func TestIdentityRegion(t *testing.T) {
+	simCfg := qssim.Config{AccountID: testAccount, Region: "eu-west-1", IdentityRegion: "us-east-1"}
+	carol := &mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}
+	t.Run("wrong region", func(t *testing.T) {
+		s := startStackSim(t, simCfg, map[string]string{"QSGATE_USER_MAPPING": "lookup"})
+		s.sim.AddUser(qssim.User{UserName: "carol", Email: "carol@example.com", Role: "AUTHOR"})
+		p := s.signIn(newBrowser(t), carol, "/embed/start")
+		if p.status != 502 || !strings.Contains(p.body, "QuickSight refused the portal") {
+			t.Errorf("view: %s, want the 502 page\n%s", p, p.body)
+		}
+		if !strings.Contains(s.logs.String(), `fix="set QSGATE_QUICKSIGHT_IDENTITY_REGION=us-east-1`) {
+			t.Errorf("the log does not say which setting to change:\n%s", s.logs)
+		}
+	})
+	t.Run("follow", func(t *testing.T) {
+		s := startStackSim(t, simCfg, map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_FOLLOW_IDENTITY_REGION": "true"})
+		s.sim.AddUser(qssim.User{UserName: "carol", Email: "carol@example.com", Role: "AUTHOR"})
+		s.sim.Reset()
+		if p := s.signIn(newBrowser(t), carol, "/embed/start"); p.status != 200 {
+			t.Fatalf("view: %s\n%s", p, p.body)
+		}
+		var regions []string
+		for _, c := range s.sim.Calls() {
+			regions = append(regions, c.Operation+"@"+c.Region)
+		}
+		want := "ListUsers@eu-west-1 ListUsers@us-east-1 GetSessionEmbedUrl@eu-west-1"
+		if got := strings.Join(regions, " "); got != want {
+			t.Errorf("calls = %s, want %s", got, want)
+		}
+		s.sim.Reset()
+		if p := s.signIn(newBrowser(t), &mockoidc.MockUser{Subject: "sub-x", Email: "x@example.com", EmailVerified: true}, "/embed/start"); p.status != 403 {
+			t.Errorf("unknown user: %s, want 403", p)
+		}
+		if c := s.sim.Calls(); len(c) != 1 || c[0].Region != "us-east-1" {
+			t.Errorf("the next lookup: %+v, want one ListUsers straight to us-east-1", c)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,5 +66,15 @@ func TestEmbedRateLimit(t *testing.T) {
 	other := newBrowser(t)
 	if p := s.signIn(other, rita, "/embed/dashboards/x"); p.status == 429 {
 		t.Errorf("another user was limited by alice's views")
+	}
+}
+
+// The example settings file is valid once its two secrets are filled in.
+func TestEnvExampleIsValid(t *testing.T) {
+	env := map[string]string{"QSGATE_OIDC_CLIENT_SECRET": "s3cret", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
+	var out strings.Builder
+	err := run(t.Context(), []string{"check-config", "--env-file", ".env.example"}, func(k string) string { return env[k] }, &out, io.Discard)
+	if err != nil || !strings.Contains(out.String(), "configuration is valid") {
+		t.Fatalf("check-config .env.example: %v\n%s", err, out.String())
 	}
 }

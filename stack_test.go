@@ -143,6 +143,7 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 		"AWS_ACCESS_KEY_ID":                  qssim.DefaultAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":              qssim.DefaultSecretAccessKey,
 		"AWS_ENDPOINT_URL_QUICKSIGHT":        sim.URL(),
+		"AWS_ENDPOINT_URL_STS":               sim.URL(),
 	}
 	for k, v := range override {
 		env[k] = v

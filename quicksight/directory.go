@@ -95,7 +95,7 @@ func (d *Directory) List(ctx context.Context, namespace string, each func(User))
 			})
 		})
 		if err != nil {
-			return err
+			return namespaceMissing(err, namespace)
 		}
 		for i := range out.UserList {
 			each(userOf(&out.UserList[i]))
@@ -118,7 +118,7 @@ func (d *Directory) Register(ctx context.Context, in *quicksight.RegisterUserInp
 		if e, ok := err.(*Error); ok && e.Code == "ResourceExistsException" {
 			e.Kind = ErrUserExists
 		}
-		return User{}, err
+		return User{}, namespaceMissing(err, aws.ToString(in.Namespace))
 	}
 	u := userOf(out.User)
 	d.log.Info("quicksight user registered", "event", "user_registered", "user_arn", u.ARN,
@@ -164,4 +164,15 @@ func timed[T any](ctx context.Context, timeout time.Duration, api UsersAPI, f fu
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return f(ctx, api)
+}
+
+// namespaceMissing turns ListUsers' and RegisterUser's ResourceNotFound,
+// which can only be the namespace, into a setup problem: not the "no such
+// dashboard" page.
+func namespaceMissing(err error, namespace string) error {
+	if e, ok := err.(*Error); ok && e.Code == "ResourceNotFoundException" {
+		e.Kind = ErrRejected
+		e.Hint = "the QuickSight namespace " + namespace + " does not exist: create it, or fix QSGATE_NAMESPACE_RULES or QSGATE_QUICKSIGHT_NAMESPACE"
+	}
+	return err
 }

@@ -611,3 +611,15 @@ func openEmbed(t *testing.T, url string) string {
 	}
 	return string(body)
 }
+
+// A namespace QuickSight does not have is a setup problem (502 with a hint
+// naming the settings), not "no such dashboard".
+func TestMissingNamespace(t *testing.T) {
+	dir, _ := newDirectory(startSim(t, qssim.Config{}), qssim.DefaultRegion, false)
+	m := NewLookupMapper(dir, nil, time.Minute)
+	_, err := m.Identity(context.Background(), Person{Claims: claims{"email": "a@example.com"}, Namespace: "sales"})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ErrRejected || !strings.Contains(e.Hint, "QSGATE_NAMESPACE_RULES") {
+		t.Fatalf("err = %v, want ErrRejected with a hint naming the namespace settings", err)
+	}
+}
