@@ -1,3 +1,5 @@
+//go:build !production
+
 package main
 
 import (
@@ -12,6 +14,10 @@ import (
 
 	"github.com/qsgate/qsgate/demo"
 )
+
+// demoModes are the --mapping values the demo offers; the first is the
+// default.
+func demoModes() []string { return demo.Mappings() }
 
 // runDemo starts the built-in provider and the QuickSight simulator, then
 // the gateway wired to them, all in this process, until ctx ends. mapping is

@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -35,16 +36,20 @@ type gateway struct {
 	cfg      config.Config
 	aws      aws.Config
 	endpoint string
+	envFile  string // the env file read, "" for none; set by run
 	log      *slog.Logger
 	auth     *auth.Auth
 	server   *echo.Echo
+	// mapFile is the user map file (file mode), read again on SIGHUP.
+	mapFile  *quicksight.MapFile
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 }
 
 // envWithFile chains the env file behind getenv (an empty value counts as
-// unset, so a test's map and the real environment behave alike).
-func envWithFile(path string, getenv func(string) string) (func(string) string, error) {
+// unset, so a test's map and the real environment behave alike) and says
+// which file it read ("" for none).
+func envWithFile(path string, getenv func(string) string) (func(string) string, string, error) {
 	return config.WithEnvFile(path, func(k string) (string, bool) {
 		v := getenv(k)
 		return v, v != ""
@@ -72,9 +77,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	// Every AWS call (embeds, user management, STS) takes from one budget,
 	// and the SDK retries adaptively within QSGATE_AWS_TIMEOUT.
 	budget := limit.NewBudget(cfg.MaxRPS, cfg.MaxInflight)
-	retryBudget := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
-	awsCfg.HTTPClient = budget.HTTPClient(awshttp.NewBuildableClient())
-	awsCfg.Retryer = func() aws.Retryer { return newRetryer(cfg.AWSTimeout, retryBudget) }
+	retryBudget := quicksight.NewRetryBudget()
+	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(awshttp.NewBuildableClient()))
+	awsCfg.Retryer = func() aws.Retryer { return quicksight.NewRetryer(cfg.AWSTimeout, retryBudget) }
 
 	identityRegion := cfg.IdentityRegion
 	if identityRegion == "" {
@@ -129,21 +134,8 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: limit.NewPerUser(cfg.EmbedRate), Pages: pages, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m}, nil
-}
-
-// newRetryer is the SDK's adaptive retryer (it slows down by itself after
-// throttling answers), with attempts and backoff bounded so that the
-// retries of one call fit within QSGATE_AWS_TIMEOUT, and one retry budget
-// shared by every client.
-func newRetryer(timeout time.Duration, budget *ratelimit.TokenRateLimit) aws.Retryer {
-	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-			so.MaxAttempts = 3
-			so.MaxBackoff = min(timeout/4, 20*time.Second)
-			so.RateLimiter = budget
-		})
-	})
+	mapFile, _ := mapper.(*quicksight.MapFile)
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile}, nil
 }
 
 // newMapper builds the user mapper of QSGATE_USER_MAPPING. What it reads or
@@ -162,7 +154,7 @@ func newMapper(cfg config.Config, awsCfg aws.Config, endpoints awsEndpoints, dir
 	}
 	switch cfg.UserMapping {
 	case "file":
-		m, err := quicksight.LoadUserMap(cfg.UserMapFile)
+		m, err := quicksight.OpenMapFile(cfg.UserMapFile)
 		if err != nil {
 			return bad("QSGATE_USER_MAP_FILE", "cannot use %s: %v", cfg.UserMapFile, err)
 		}
@@ -251,6 +243,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 func (g *gateway) summary() string {
 	s := g.cfg.Summary()
+	s += fmt.Sprintf("  %-36s %s\n", "settings file", cmpOr(g.envFile, "(none: the environment only)"))
 	s += fmt.Sprintf("  %-36s %s\n", "AWS region", g.aws.Region)
 	if g.endpoint != "" {
 		s += fmt.Sprintf("  %-36s %s\n", "QuickSight endpoint", g.endpoint)
@@ -292,8 +285,13 @@ func (g *gateway) serve(ctx context.Context) error {
 	defer stopDiscovery()
 	go func() { _ = g.auth.Discover(discoverCtx) }() // it logs its own failures and stops with ctx
 
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go g.reloadOn(ctx, hup)
+
 	g.log.Info("qsgate listening", "addr", ln.Addr().String(), "public_url", g.cfg.PublicURL.String(),
-		"version", version, "aws_region", g.aws.Region)
+		"version", version, "aws_region", g.aws.Region, "env_file", cmpOr(g.envFile, "(none: the environment only)"))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -314,4 +312,34 @@ func (g *gateway) serve(ctx context.Context) error {
 	}
 	g.log.Info("stopped")
 	return nil
+}
+
+// reloadOn reads the files qsgate reads while serving again on each signal:
+// the user map file. A bad file keeps the previous contents and says why,
+// with its line. Settings (the environment and env file) need a restart.
+func (g *gateway) reloadOn(ctx context.Context, sig <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+		}
+		if g.mapFile == nil {
+			g.log.Info("SIGHUP: nothing to reload (settings need a restart)")
+			continue
+		}
+		n, err := g.mapFile.Reload()
+		if err != nil {
+			g.log.Error("user map file not reloaded, keeping the previous contents", "file", g.mapFile.Path(), "err", err)
+			continue
+		}
+		g.log.Info("user map file reloaded", "file", g.mapFile.Path(), "users", n)
+	}
+}
+
+func cmpOr(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
 }

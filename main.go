@@ -5,6 +5,7 @@
 //	qsgate [serve] [--env-file PATH]   run the gateway (default)
 //	qsgate check-config [--env-file PATH]
 //	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE]
+//	qsgate healthcheck [--env-file PATH]
 //	qsgate version
 package main
 
@@ -18,8 +19,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-
-	"github.com/qsgate/qsgate/demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -50,6 +49,8 @@ commands:
   demo           run qsgate with a built-in sign-in page and QuickSight simulator
                  (no AWS account, nothing to configure; never expose it);
                  --mapping picks the user-mapping mode it shows
+  healthcheck    GET /healthz on the local listen address (QSGATE_LISTEN_ADDR): exit 0 when
+                 it answers 200, else 1; for Docker's HEALTHCHECK in the distroless image
   version        print the version
 
 flags:
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
 	addr := fs.String("addr", "127.0.0.1:8080", "demo: where the gateway listens")
 	publicURL := fs.String("public-url", "", "demo: the URL to open (default http://ADDR)")
-	mapping := fs.String("mapping", demo.MappingTemplate, "demo: the user-mapping mode to show: "+strings.Join(demo.Mappings(), ", "))
+	mapping := fs.String("mapping", demoModes()[0], "demo: the user-mapping mode to show: "+strings.Join(demoModes(), ", "))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -92,14 +93,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	})
 	if len(misplaced) > 0 {
-		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --env-file for serve and check-config; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
+		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --env-file for serve, check-config and healthcheck; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
 		fmt.Fprintln(stdout, "qsgate", version)
 		return nil
 	case "serve", "check-config":
-		env, err := envWithFile(*envFile, getenv)
+		env, used, err := envWithFile(*envFile, getenv)
 		if err != nil {
 			return err
 		}
@@ -107,11 +108,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		g.envFile = used
 		if cmd == "check-config" {
 			fmt.Fprint(stdout, g.summary())
 			return nil
 		}
 		return g.serve(ctx)
+	case "healthcheck":
+		env, _, err := envWithFile(*envFile, getenv)
+		if err != nil {
+			return err
+		}
+		return healthcheck(ctx, env("QSGATE_LISTEN_ADDR"), stdout)
 	case "demo":
 		return runDemo(ctx, *addr, *publicURL, *mapping, stdout, stderr)
 	default:

@@ -431,7 +431,7 @@ func TestCheckConfig(t *testing.T) {
 	if err := run(t.Context(), []string{"check-config", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatalf("check-config: %v", err)
 	}
-	for _, want := range []string{"configuration is valid", "https://portal.example.com", "eu-west-1"} {
+	for _, want := range []string{"configuration is valid", "https://portal.example.com", "eu-west-1", "settings file                        /dev/null"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}

@@ -2,11 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/qsgate/qsgate/qssim"
 )
 
 // The back button to the callback after signing in lands on the portal,
@@ -76,5 +88,190 @@ func TestEnvExampleIsValid(t *testing.T) {
 	err := run(t.Context(), []string{"check-config", "--env-file", ".env.example"}, func(k string) string { return env[k] }, &out, io.Discard)
 	if err != nil || !strings.Contains(out.String(), "configuration is valid") {
 		t.Fatalf("check-config .env.example: %v\n%s", err, out.String())
+	}
+}
+
+// serve says which settings file it read, or that it read none, both in
+// check-config and in its start-up log line.
+func TestEnvFileNamed(t *testing.T) {
+	s := startStack(t, nil)
+	if !strings.Contains(s.logs.String(), "env_file=") || !strings.Contains(s.logs.String(), "empty.env") {
+		t.Errorf("the start-up line does not name the env file:\n%s", s.logs)
+	}
+	t.Chdir(t.TempDir()) // no .env here
+	env := maps.Clone(s.env)
+	var out strings.Builder
+	if err := run(t.Context(), []string{"check-config"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "(none: the environment only)") {
+		t.Errorf("check-config without a .env does not say so:\n%s", out.String())
+	}
+}
+
+// `qsgate healthcheck` exits 0 for a live gateway and 1 otherwise.
+func TestHealthcheckCommand(t *testing.T) {
+	s := startStack(t, nil)
+	_, port, _ := net.SplitHostPort(s.env["QSGATE_LISTEN_ADDR"])
+	for _, tt := range []struct {
+		addr    string
+		healthy bool
+	}{
+		{s.env["QSGATE_LISTEN_ADDR"], true},
+		{":" + port, true},        // every interface: asked on loopback
+		{"0.0.0.0:" + port, true}, //
+		{freeAddr(t), false},      // nothing listens
+		{"not-an-address", false}, //
+	} {
+		env := map[string]string{"QSGATE_LISTEN_ADDR": tt.addr}
+		var out strings.Builder
+		err := run(t.Context(), []string{"healthcheck", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard)
+		if (err == nil) != tt.healthy {
+			t.Errorf("healthcheck on %q: %v, want healthy = %v", tt.addr, err, tt.healthy)
+		}
+	}
+}
+
+// The production build leaves the demo, its provider and the simulator
+// out, and its demo command says so.
+func TestProductionBuild(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "production", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range []string{"github.com/qsgate/qsgate/demo", "github.com/qsgate/qsgate/devidp", "github.com/qsgate/qsgate/qssim", "github.com/zitadel/oidc"} {
+		if strings.Contains(string(out), pkg) {
+			t.Errorf("the production build includes %s", pkg)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "qsgate")
+	if out, err := exec.Command("go", "build", "-tags", "production", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags production: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "demo").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not built into this binary") {
+		t.Errorf("production demo: %v\n%s", err, out)
+	}
+}
+
+// SIGHUP reads the user map file again; a bad file keeps the old contents
+// and the log names its line.
+func TestReloadMapFileOnSIGHUP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.csv")
+	write := func(body string) {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("alice@example.com," + arnOf("alice@example.com") + "\n")
+	s := startStack(t, map[string]string{"QSGATE_USER_MAPPING": "file", "QSGATE_USER_MAP_FILE": path})
+	carol := &mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}
+	s.sim.AddUser(qssim.User{UserName: "carol", Email: "carol@example.com", Role: "AUTHOR"})
+	b := newBrowser(t)
+	if p := s.signIn(b, carol, "/embed/start"); p.status != 403 {
+		t.Fatalf("carol before the reload: %s, want 403", p)
+	}
+	hup := func(want string) {
+		t.Helper()
+		before := strings.Count(s.logs.String(), want)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(func() bool { return strings.Count(s.logs.String(), want) > before }) {
+			t.Fatalf("no %q in the log after SIGHUP:\n%s", want, s.logs)
+		}
+	}
+	write("alice@example.com," + arnOf("alice@example.com") + "\ncarol@example.com," + arnOf("carol") + "\n")
+	hup("user map file reloaded")
+	if p := b.get(s.url + "/embed/start"); p.status != 200 {
+		t.Errorf("carol after the reload: %s, want 200", p)
+	}
+	write("alice@example.com,not-an-arn\n")
+	hup("keeping the previous contents")
+	if !strings.Contains(s.logs.String(), "line 1") {
+		t.Errorf("the log does not name the bad line:\n%s", s.logs)
+	}
+	if p := b.get(s.url + "/embed/start"); p.status != 200 {
+		t.Errorf("carol after a bad reload: %s, want 200 (old contents kept)", p)
+	}
+}
+
+// A 9 a.m. crowd: 200 people open QuickSight at once. Every view ends in
+// the console or the 503 page that retries by itself, never another 5xx,
+// and the gateway's budget keeps QuickSight under its rate (the simulator
+// throttles above it).
+func TestBurstOfFirstViews(t *testing.T) {
+	const users, rps = 200, 20
+	for _, tt := range []struct {
+		name     string
+		simLimit int // the account's rate at QuickSight
+		budget   int // QSGATE_QUICKSIGHT_MAX_RPS
+	}{
+		{"budget below QuickSight's rate", 25, rps},
+		{"budget above it: QuickSight throttles", 10, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startStack(t, map[string]string{
+				"QSGATE_QUICKSIGHT_MAX_RPS": strconv.Itoa(tt.budget), "QSGATE_QUICKSIGHT_MAX_INFLIGHT": "10",
+				"QSGATE_AWS_TIMEOUT": "2s", "QSGATE_SHUTDOWN_GRACE": "10s", // room for connections the crowd opened and never used
+			})
+			browsers := make([]*browser, users)
+			for i := range browsers {
+				email := fmt.Sprintf("user%03d@example.com", i)
+				s.sim.AddUser(qssim.User{UserName: email, Email: email, Role: "AUTHOR"})
+				browsers[i] = newBrowser(t)
+				if p := s.signIn(browsers[i], &mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true}, "/"); p.status != 200 {
+					t.Fatalf("sign-in %d: %s", i, p)
+				}
+			}
+			s.sim.Reset()
+			s.sim.SetRateLimit(tt.simLimit)
+			statuses := make([]page, users)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, b := range browsers {
+				wg.Go(func() {
+					<-start
+					statuses[i] = b.get(s.url + "/embed/start")
+				})
+			}
+			close(start)
+			wg.Wait()
+			count := map[int]int{}
+			for _, p := range statuses {
+				count[p.status]++
+				switch p.status {
+				case 200:
+				case 503:
+					if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "QuickSight is busy") {
+						t.Errorf("a 503 without Retry-After or the busy page:\n%s", p.body)
+					}
+				default:
+					t.Errorf("a view ended in %d:\n%s", p.status, p.body)
+				}
+			}
+			throttled := 0
+			for _, c := range s.sim.Calls() {
+				if c.ErrorCode == qssim.ErrThrottling {
+					throttled++
+				}
+			}
+			t.Logf("views: %v; QuickSight calls per second: %v; throttled by QuickSight: %d", count, s.sim.CallsPerSecond(), throttled)
+			if count[200] == 0 {
+				t.Errorf("no view reached the console")
+			}
+			if tt.budget < tt.simLimit {
+				// A token bucket lets a burst of one second's worth plus the
+				// refill through within one clock second.
+				for sec, n := range s.sim.CallsPerSecond() {
+					if n > 2*tt.budget {
+						t.Errorf("second %d: QuickSight saw %d calls, want at most %d", sec, n, 2*tt.budget)
+					}
+				}
+				if throttled > 0 {
+					t.Errorf("QuickSight throttled %d calls although the budget is below its rate", throttled)
+				}
+			}
+		})
 	}
 }

@@ -232,9 +232,9 @@ func TestWithEnvFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "qsgate.env")
 	os.WriteFile(path, []byte("# comment\nQSGATE_A=from-file\nQSGATE_B=\"quoted value\"\n"), 0o600)
 	real := map[string]string{"QSGATE_A": "from-env"}
-	getenv, err := WithEnvFile(path, func(k string) (string, bool) { v, ok := real[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
+	getenv, used, err := WithEnvFile(path, func(k string) (string, bool) { v, ok := real[k]; return v, ok })
+	if err != nil || used != path {
+		t.Fatalf("WithEnvFile = %q, %v; want %q read", used, err, path)
 	}
 	if got, want := getenv("QSGATE_A"), "from-env"; got != want {
 		t.Errorf("QSGATE_A = %q, want %q (the environment wins)", got, want)
@@ -242,7 +242,11 @@ func TestWithEnvFile(t *testing.T) {
 	if got, want := getenv("QSGATE_B"), "quoted value"; got != want {
 		t.Errorf("QSGATE_B = %q, want %q", got, want)
 	}
-	if _, err := WithEnvFile(filepath.Join(t.TempDir(), "missing.env"), os.LookupEnv); err == nil {
+	if _, _, err := WithEnvFile(filepath.Join(t.TempDir(), "missing.env"), os.LookupEnv); err == nil {
 		t.Error("an explicit missing env file gave no error")
+	}
+	t.Chdir(t.TempDir()) // no .env here
+	if _, used, err := WithEnvFile("", os.LookupEnv); err != nil || used != "" {
+		t.Errorf("no .env: read %q, %v; want none", used, err)
 	}
 }

@@ -13,9 +13,10 @@ import (
 const DefaultEnvFile = ".env"
 
 // WithEnvFile returns a getenv that reads the real environment first and the
-// env file second, so a variable set in the environment wins. path "" means
-// DefaultEnvFile when it exists; an explicit path must exist.
-func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) string, error) {
+// env file second, so a variable set in the environment wins, and the file
+// it read ("" for none). path "" means DefaultEnvFile when it exists; an
+// explicit path must exist.
+func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) string, string, error) {
 	explicit := path != ""
 	if !explicit {
 		path = DefaultEnvFile
@@ -24,16 +25,16 @@ func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) 
 	switch {
 	case err == nil:
 	case !explicit && errors.Is(err, fs.ErrNotExist):
-		file = nil
+		file, path = nil, ""
 	default:
-		return nil, fmt.Errorf("env file %s: %w", path, err)
+		return nil, "", fmt.Errorf("env file %s: %w", path, err)
 	}
 	return func(name string) string {
 		if v, ok := lookup(name); ok {
 			return v
 		}
 		return file[name]
-	}, nil
+	}, path, nil
 }
 
 // OSLookup is os.LookupEnv, named for callers that pass it to WithEnvFile.

@@ -46,15 +46,27 @@ func (b *Budget) Shed() int64 { return b.shed.Load() }
 // Tokens is how many calls the bucket would allow right now.
 func (b *Budget) Tokens() float64 { return b.rate.Tokens() }
 
+// maxCallMargin is the most of a call's deadline kept for the call itself.
+const maxCallMargin = 500 * time.Millisecond
+
 // Acquire waits for a token and a slot within ctx; release gives the slot
 // back.
 func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
-	if err := b.rate.Wait(ctx); err != nil {
+	wait := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		// Stop waiting early enough to leave the call itself some time: a
+		// token granted at the deadline would only turn into a timeout.
+		margin := min(time.Until(deadline)/4, maxCallMargin)
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+		defer cancel()
+	}
+	if err := b.rate.Wait(wait); err != nil {
 		return nil, b.refuse(ctx, b.tokenDelay())
 	}
-	if err := b.slots.Acquire(ctx, 1); err != nil {
+	if err := b.slots.Acquire(wait, 1); err != nil {
 		return nil, b.refuse(ctx, time.Second)
 	}
 	return func() { b.slots.Release(1) }, nil

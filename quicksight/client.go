@@ -77,6 +77,7 @@ func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint st
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	ctx, throttled := watchThrottling(ctx)
 	in := &quicksight.GetSessionEmbedUrlInput{
 		AwsAccountId:             aws.String(c.AccountID),
 		EntryPoint:               aws.String(entryPoint),
@@ -90,7 +91,7 @@ func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint st
 	}
 	out, err := c.API.GetSessionEmbedUrl(ctx, in, opts...)
 	if err != nil {
-		e := classify("GetSessionEmbedUrl", err)
+		e := throttledTimeout(classify("GetSessionEmbedUrl", err), throttled)
 		if errors.Is(e, ErrAccessDenied) && c.isReader(ctx, id) {
 			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
 		}

@@ -138,7 +138,7 @@ func call[T any](ctx context.Context, d *Directory, op string, f func(context.Co
 	if err == nil {
 		return out, nil
 	}
-	e := classify(op, err)
+	e := classifyUsers(op, err)
 	if e.IdentityRegion == "" || e.IdentityRegion == cur.region {
 		return out, e
 	}
@@ -155,7 +155,7 @@ func call[T any](ctx context.Context, d *Directory, op string, f func(context.Co
 	}
 	out, err = timed(ctx, d.timeout, d.current.Load().api, f)
 	if err != nil {
-		return out, classify(op, err)
+		return out, classifyUsers(op, err)
 	}
 	return out, nil
 }
@@ -163,8 +163,19 @@ func call[T any](ctx context.Context, d *Directory, op string, f func(context.Co
 func timed[T any](ctx context.Context, timeout time.Duration, api UsersAPI, f func(context.Context, UsersAPI) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return f(ctx, api)
+	ctx, throttled := watchThrottling(ctx)
+	out, err := f(ctx, api)
+	if err != nil && throttled() && ctx.Err() != nil {
+		err = &throttledError{err}
+	}
+	return out, err
 }
+
+// throttledError is a deadline that passed after throttling answers; see
+// throttle.go.
+type throttledError struct{ error }
+
+func (e *throttledError) Unwrap() error { return e.error }
 
 // namespaceMissing turns ListUsers' and RegisterUser's ResourceNotFound,
 // which can only be the namespace, into a setup problem: not the "no such
@@ -175,4 +186,11 @@ func namespaceMissing(err error, namespace string) error {
 		e.Hint = "the QuickSight namespace " + namespace + " does not exist: create it, or fix QSGATE_NAMESPACE_RULES or QSGATE_QUICKSIGHT_NAMESPACE"
 	}
 	return err
+}
+
+// classifyUsers is classify, with a timeout after throttling counted as
+// throttling.
+func classifyUsers(op string, err error) *Error {
+	var te *throttledError
+	return throttledTimeout(classify(op, err), func() bool { return errors.As(err, &te) })
 }

@@ -127,6 +127,9 @@ func classify(op string, err error) *Error {
 	case errors.As(err, &budget):
 		e.Kind, e.Code, e.RetryAfter = ErrOverloaded, "GatewayBudget", budget.RetryAfter
 		e.Hint = "the gateway held this call back: QSGATE_QUICKSIGHT_MAX_RPS or QSGATE_QUICKSIGHT_MAX_INFLIGHT is reached"
+	case errors.Is(err, errHeldBack):
+		e.Kind, e.Code = ErrThrottled, "ThrottlingException"
+		e.Hint = "the SDK held the call back after QuickSight throttled recent calls; lower QSGATE_QUICKSIGHT_MAX_RPS below the account's rate"
 	case isRetryQuota(err):
 		// Checked first: the SDK joins the quota error with the last API
 		// error, which would match below.

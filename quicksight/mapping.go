@@ -2,6 +2,7 @@ package quicksight
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -306,3 +308,41 @@ func (m *FileMapper) nonEmpty() error {
 	}
 	return nil
 }
+
+// MapFile is the user map file, read again on demand (SIGHUP): a file that
+// does not parse leaves the previous contents in use.
+type MapFile struct {
+	path    string
+	current atomic.Pointer[FileMapper]
+}
+
+// OpenMapFile reads the map file at path.
+func OpenMapFile(path string) (*MapFile, error) {
+	f := &MapFile{path: path}
+	if _, err := f.Reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Path is the file's name.
+func (f *MapFile) Path() string { return f.path }
+
+// Reload reads the file again and returns how many users it maps; on any
+// error (with its line number) the previous contents stay.
+func (f *MapFile) Reload() (int, error) {
+	m, err := LoadUserMap(f.path)
+	if err != nil {
+		return 0, err
+	}
+	f.current.Store(m)
+	return m.Len(), nil
+}
+
+// Identity implements Mapper with the current contents.
+func (f *MapFile) Identity(ctx context.Context, p Person) (Identity, error) {
+	return f.current.Load().Identity(ctx, p)
+}
+
+// UserARN is the current contents' answer, without AWS.
+func (f *MapFile) UserARN(c Claims) (string, error) { return f.current.Load().UserARN(c) }
