@@ -19,10 +19,13 @@ import (
 // default.
 func demoModes() []string { return demo.Mappings() }
 
+// demoTunables are the settings `qsgate demo` takes from the environment.
+var demoTunables = []string{"QSGATE_EMBED_RATE", "QSGATE_QUICKSIGHT_MAX_RPS", "QSGATE_QUICKSIGHT_MAX_INFLIGHT", "QSGATE_LOG_LEVEL"}
+
 // runDemo starts the built-in provider and the QuickSight simulator, then
 // the gateway wired to them, all in this process, until ctx ends. mapping is
 // the user-mapping mode to show, one of demo.Mappings().
-func runDemo(ctx context.Context, addr, publicURL, mapping string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, addr, publicURL, mapping string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if !slices.Contains(demo.Mappings(), mapping) {
 		return fmt.Errorf("--mapping: unknown mode %q; want one of %s", mapping, strings.Join(demo.Mappings(), ", "))
 	}
@@ -43,6 +46,13 @@ func runDemo(ctx context.Context, addr, publicURL, mapping string, stdout, stder
 	defer st.Close()
 	settings := st.Settings
 	settings["QSGATE_LISTEN_ADDR"] = addr
+	// The limits can be tried (or lifted, for a load test) from the
+	// environment; every other setting is the demo's own.
+	for _, k := range demoTunables {
+		if v := getenv(k); v != "" {
+			settings[k] = v
+		}
+	}
 	g, err := build(ctx, func(k string) string { return settings[k] }, stderr)
 	if err != nil {
 		return err

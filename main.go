@@ -6,6 +6,7 @@
 //	qsgate check-config [--env-file PATH]
 //	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE]
 //	qsgate healthcheck [--env-file PATH]
+//	qsgate doctor [--env-file PATH] [--user EMAIL]
 //	qsgate version
 package main
 
@@ -51,6 +52,8 @@ commands:
                  --mapping picks the user-mapping mode it shows
   healthcheck    GET /healthz on the local listen address (QSGATE_LISTEN_ADDR): exit 0 when
                  it answers 200, else 1; for Docker's HEALTHCHECK in the distroless image
+  doctor         preflight: settings, OIDC provider, AWS credentials, QuickSight edition and
+                 identity region, and with --user EMAIL that person's QuickSight user; exit 1 on a failure
   version        print the version
 
 flags:
@@ -64,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
 	addr := fs.String("addr", "127.0.0.1:8080", "demo: where the gateway listens")
 	publicURL := fs.String("public-url", "", "demo: the URL to open (default http://ADDR)")
+	user := fs.String("user", "", "doctor: also check the QuickSight user of the person with this email")
 	mapping := fs.String("mapping", demoModes()[0], "demo: the user-mapping mode to show: "+strings.Join(demoModes(), ", "))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
@@ -88,12 +92,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var misplaced []string
 	fs.Visit(func(f *flag.Flag) {
 		demoFlag := f.Name == "addr" || f.Name == "public-url" || f.Name == "mapping"
-		if demoFlag != (cmd == "demo") {
+		if demoFlag != (cmd == "demo") || (f.Name == "user" && cmd != "doctor") {
 			misplaced = append(misplaced, "--"+f.Name)
 		}
 	})
 	if len(misplaced) > 0 {
-		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --env-file for serve, check-config and healthcheck; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
+		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --user for doctor; --env-file for serve, check-config, healthcheck and doctor; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
@@ -120,8 +124,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return healthcheck(ctx, env("QSGATE_LISTEN_ADDR"), stdout)
+	case "doctor":
+		env, _, err := envWithFile(*envFile, getenv)
+		if err != nil {
+			return err
+		}
+		return runDoctor(ctx, env, *user, stdout)
 	case "demo":
-		return runDemo(ctx, *addr, *publicURL, *mapping, stdout, stderr)
+		return runDemo(ctx, *addr, *publicURL, *mapping, getenv, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see qsgate --help)", cmd)
 	}

@@ -13,7 +13,10 @@ trap 'kill $(cat "$tmp/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXI
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 go build -o "$tmp/qsgate" .
-"$tmp/qsgate" demo --addr 127.0.0.1:$port >"$tmp/demo.out" 2>"$tmp/demo.log" &
+# One user drives all the load: lift the per-user rate and the AWS call
+# budget, or they (not the gateway) would be measured.
+QSGATE_EMBED_RATE=0 QSGATE_QUICKSIGHT_MAX_RPS=1000 QSGATE_QUICKSIGHT_MAX_INFLIGHT=1000 \
+  "$tmp/qsgate" demo --addr 127.0.0.1:$port >"$tmp/demo.out" 2>"$tmp/demo.log" &
 echo $! >"$tmp/pid"
 for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
 
