@@ -191,19 +191,19 @@ func TestDoctorModesPass(t *testing.T) {
 		},
 		{
 			name:    "register, known user",
-			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register"}),
+			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com"}),
 			user:    alice.Email,
 			want:    []string{"ok   QuickSight user for alice@example.com: alice@example.com, AUTHOR", "info doctor looks users up and registers nobody"},
 		},
 		{
 			name:    "register, unknown user registered as author on first sign-in",
-			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_DEFAULT_ROLE": "AUTHOR"}),
+			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com", "QSGATE_DEFAULT_ROLE": "AUTHOR"}),
 			user:    nobby.Email,
 			want:    []string{"ok   QuickSight user for nobby@example.com: no QuickSight user in namespace default has this email yet; the first sign-in registers them as AUTHOR"},
 		},
 		{
 			name:    "register, unknown user whose groups decide",
-			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_AUTHOR_GROUPS": "qs-authors"}),
+			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com", "QSGATE_AUTHOR_GROUPS": "qs-authors"}),
 			user:    nobby.Email,
 			want:    []string{"warn QuickSight user for nobby@example.com: no QuickSight user in namespace default has this email yet; the first sign-in registers them as ADMIN if in QSGATE_ADMIN_GROUPS, AUTHOR if in QSGATE_AUTHOR_GROUPS, else READER"},
 		},
@@ -220,7 +220,7 @@ func TestDoctorModesPass(t *testing.T) {
 		{
 			name:    "iam registering, unknown user",
 			sim:     qssim.Config{Roles: []string{role}},
-			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role, "QSGATE_IAM_REGISTER": "true", "QSGATE_DEFAULT_ROLE": "AUTHOR"}),
+			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role, "QSGATE_IAM_REGISTER": "true", "QSGATE_DEFAULT_ROLE": "AUTHOR", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com"}),
 			user:    nobby.Email,
 			want:    []string{"ok   QuickSight user for nobby@example.com: QuickSight has no user QuickSightEmbed/nobby@example.com in namespace default yet; the first sign-in registers them as AUTHOR"},
 		},
@@ -377,7 +377,7 @@ func TestDoctorFailures(t *testing.T) {
 		},
 		{
 			name:    "register mode would register a reader",
-			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register"}),
+			prepare: doctorEnv(map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com"}),
 			user:    nobby.Email,
 			fail:    "FAIL QuickSight user for nobby@example.com: no QuickSight user in namespace default has this email yet, and the first sign-in would register them as READER",
 			fix:     "fix: set QSGATE_DEFAULT_ROLE=AUTHOR",

@@ -114,12 +114,20 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
+	embedding := quickSight(awsCfg.Region)
 	qs := &quicksight.Client{
-		API:             quickSight(awsCfg.Region),
-		AccountID:       cfg.AccountID,
-		SessionLifetime: cfg.SessionLifetime,
-		Timeout:         cfg.AWSTimeout,
-		Directory:       dir,
+		API:                 embedding,
+		AccountID:           cfg.AccountID,
+		SessionLifetime:     cfg.SessionLifetime,
+		Timeout:             cfg.AWSTimeout,
+		Directory:           dir,
+		RegisteredUser:      cfg.QuickSightAPI == "registered-user",
+		AllowedDomains:      cfg.AllowedDomains,
+		DashboardExperience: cfg.DashboardExperience == "dashboard",
+	}
+	var catalog handlers.ContentLister // a nil interface when off: handlers check it
+	if cfg.HomeList {
+		catalog = quicksight.NewCatalog(embedding, cfg.AccountID, cfg.AWSTimeout)
 	}
 	draining := new(atomic.Bool)
 	var m *metrics.Metrics
@@ -132,7 +140,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
 		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: limit.NewPerUser(cfg.EmbedRate), Pages: pages, Logger: log,
-		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
+		ViewTimeout: cfg.AWSTimeout,
+		PublicURL:   cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile}, nil
@@ -172,6 +182,9 @@ func newMapper(cfg config.Config, awsCfg aws.Config, endpoints awsEndpoints, dir
 		m, err := quicksight.NewIAMMapper(cfg.IAMRoleARN, client, dir, cfg.IAMRegister, cfg.UserCacheTTL)
 		if err != nil {
 			return bad("QSGATE_IAM_ROLE_ARN", "%v", err)
+		}
+		if cfg.QuickSightAPI == "registered-user" {
+			return m.ByARN(), nil // that API names every user by ARN
 		}
 		return m, nil
 	}

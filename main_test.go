@@ -177,8 +177,16 @@ func TestHomePage(t *testing.T) {
 			t.Errorf("home page lacks %q", want)
 		}
 	}
+	// The first view lists what alice may open; a warm one makes no call.
+	if got := callCounts(s.sim); got["SearchDashboards"] != 1 || got["SearchAnalyses"] != 1 || len(got) != 2 {
+		t.Errorf("first home view calls = %v, want one SearchDashboards and one SearchAnalyses", got)
+	}
+	s.sim.Reset()
+	if p := b.get(s.url + "/"); p.status != 200 {
+		t.Fatalf("home again: %s", p)
+	}
 	if n := len(s.sim.Calls()); n != 0 {
-		t.Errorf("the home page made %d AWS calls, want 0", n)
+		t.Errorf("a warm home page made %d AWS calls, want 0", n)
 	}
 }
 

@@ -119,12 +119,19 @@ func (p *Policy) GroupsUsed() []string {
 	return slices.Compact(gs)
 }
 
-// Domain is the lower-cased domain of an address with exactly one "@" and
-// something on each side; ok is false for anything else.
+// Domain is the lower-cased domain of a plain ASCII address with exactly
+// one "@" and something on each side; ok is false for anything else.
 func Domain(email string) (string, bool) {
 	local, domain, found := strings.Cut(email, "@")
 	if !found || local == "" || domain == "" || strings.Contains(domain, "@") {
 		return "", false
+	}
+	// ASCII only: Unicode case folding maps look-alikes (the Kelvin sign to
+	// "k") onto the allowed domains.
+	for i := 0; i < len(email); i++ {
+		if email[i] <= ' ' || email[i] >= 0x7f {
+			return "", false
+		}
 	}
 	return strings.ToLower(domain), true
 }

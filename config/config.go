@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,6 +69,20 @@ type Config struct {
 	Access      access.Policy
 	GroupsClaim string // QSGATE_OIDC_GROUPS_CLAIM
 
+	// QuickSightAPI is QSGATE_QUICKSIGHT_API: "session" (GetSessionEmbedUrl)
+	// or "registered-user" (GenerateEmbedUrlForRegisteredUser).
+	QuickSightAPI string
+	// AllowedDomains are sent as AllowedDomains with the registered-user
+	// API: the public URL's origin plus QSGATE_ALLOWED_EMBED_DOMAINS.
+	AllowedDomains []string
+	// DashboardExperience is QSGATE_DASHBOARD_EXPERIENCE: "console" or
+	// "dashboard" (read-only, open to readers; registered-user API only).
+	DashboardExperience string
+	PortalTitle         string // QSGATE_PORTAL_TITLE
+	// HomeList is QSGATE_HOME_LIST: the home page lists the user's
+	// dashboards and analyses (SearchDashboards, SearchAnalyses).
+	HomeList bool
+
 	// EmbedRate is QSGATE_EMBED_RATE: embed URLs per user.
 	EmbedRate limit.Rate
 	// MaxRPS and MaxInflight are QSGATE_QUICKSIGHT_MAX_RPS and
@@ -80,10 +95,13 @@ type Config struct {
 	// and issuer URLs off loopback; AllowAnyProxy (QSGATE_ALLOW_ANY_PROXY)
 	// accepts 0.0.0.0/0 in QSGATE_TRUSTED_PROXIES.
 	AllowInsecureHTTP, AllowAnyProxy bool
-	ShutdownDelay                    time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
-	ShutdownGrace                    time.Duration // QSGATE_SHUTDOWN_GRACE
-	LogLevel                         slog.Level    // QSGATE_LOG_LEVEL
-	LogFormat                        string        // QSGATE_LOG_FORMAT: "text" or "json"
+	// AllowOpenRegistration (QSGATE_ALLOW_OPEN_REGISTRATION) lets register
+	// modes run without an access policy.
+	AllowOpenRegistration bool
+	ShutdownDelay         time.Duration // QSGATE_SHUTDOWN_DELAY: /readyz fails this long before the listener closes
+	ShutdownGrace         time.Duration // QSGATE_SHUTDOWN_GRACE
+	LogLevel              slog.Level    // QSGATE_LOG_LEVEL
+	LogFormat             string        // QSGATE_LOG_FORMAT: "text" or "json"
 }
 
 // Secure reports whether cookies must carry the Secure flag.
@@ -144,9 +162,14 @@ func (r reader) mapping(c *Config) {
 		c.UserNameTemplate = r.str("QSGATE_USER_NAME_TEMPLATE", "")
 		if c.UserNameTemplate != "" {
 			t, err := quicksight.ParseNameTemplate(c.UserNameTemplate)
-			if err != nil {
+			switch {
+			case err != nil:
 				r.p.Add("QSGATE_USER_NAME_TEMPLATE", "%v", err)
-			} else {
+			case c.UserMapping == "register" && slices.ContainsFunc(t.Claims(), func(cl string) bool { return cl != "email" && cl != "sub" }):
+				// Registration takes the name first come, first served: a
+				// claim the user can edit would let them take someone else's.
+				r.p.Add("QSGATE_USER_NAME_TEMPLATE", "in register mode it may read only {email} and {sub}: users can often edit other claims at the provider and would register someone else's name first")
+			default:
 				c.TemplateClaims = t.Claims()
 			}
 		}
@@ -162,6 +185,46 @@ func (r reader) mapping(c *Config) {
 	}
 }
 
+// embedding checks the settings of the registered-user API.
+func (r reader) embedding(c *Config) {
+	extra := access.List(r.str("QSGATE_ALLOWED_EMBED_DOMAINS", ""))
+	if c.DashboardExperience == "dashboard" && c.QuickSightAPI != "registered-user" {
+		r.p.Add("QSGATE_DASHBOARD_EXPERIENCE", "dashboard needs QSGATE_QUICKSIGHT_API=registered-user (GetSessionEmbedUrl has only the console)")
+	}
+	if c.QuickSightAPI != "registered-user" {
+		if len(extra) > 0 {
+			r.p.Add("QSGATE_ALLOWED_EMBED_DOMAINS", "is sent only with QSGATE_QUICKSIGHT_API=registered-user; with the session API, allow the domains in QuickSight's console instead")
+		}
+		return
+	}
+	if c.PublicURL.Host != "" {
+		c.AllowedDomains = append(c.AllowedDomains, c.PublicURL.String())
+	}
+	for _, d := range extra {
+		if err := checkEmbedDomain(d); err != nil {
+			r.p.Add("QSGATE_ALLOWED_EMBED_DOMAINS", "%q %v", d, err)
+			continue
+		}
+		if !slices.Contains(c.AllowedDomains, d) {
+			c.AllowedDomains = append(c.AllowedDomains, d)
+		}
+	}
+	if len(c.AllowedDomains) > 3 {
+		r.p.Add("QSGATE_ALLOWED_EMBED_DOMAINS", "QuickSight takes at most 3 domains, and QSGATE_PUBLIC_URL is one of them: got %d in all", len(c.AllowedDomains))
+	}
+}
+
+// embedDomainRE is an https origin, or a wildcard subdomain origin as
+// QuickSight allows (https://*.example.com).
+var embedDomainRE = regexp.MustCompile(`^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?$`)
+
+func checkEmbedDomain(d string) error {
+	if !embedDomainRE.MatchString(d) {
+		return errors.New("must be an https origin such as https://portal.example.com or https://*.example.com (no path, no http, a wildcard only as the first label)")
+	}
+	return nil
+}
+
 // crossChecks refuses combinations that work on a laptop and hurt in
 // production, unless the operator opts in.
 func (r reader) crossChecks(c *Config) {
@@ -170,11 +233,17 @@ func (r reader) crossChecks(c *Config) {
 	}
 	c.AllowInsecureHTTP = r.boolean("QSGATE_ALLOW_INSECURE_HTTP")
 	insecureOK := c.AllowInsecureHTTP
-	for name, raw := range map[string]string{"QSGATE_PUBLIC_URL": c.PublicURL.String(), "QSGATE_OIDC_ISSUER": c.OIDCIssuer} {
+	for _, v := range []struct{ name, raw string }{{"QSGATE_PUBLIC_URL", c.PublicURL.String()}, {"QSGATE_OIDC_ISSUER", c.OIDCIssuer}} {
+		name, raw := v.name, v.raw
 		u, err := url.Parse(raw)
 		if err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !insecureOK {
 			r.p.Add(name, "%q is plain http on a host that is not loopback: sessions and tokens would cross the network in clear; use https, or set QSGATE_ALLOW_INSECURE_HTTP=true for a network you trust", raw)
 		}
+	}
+	c.AllowOpenRegistration = r.boolean("QSGATE_ALLOW_OPEN_REGISTRATION")
+	registers := c.UserMapping == "register" || (c.UserMapping == "iam" && c.IAMRegister)
+	if registers && len(c.Access.Domains) == 0 && len(c.Access.Groups) == 0 && !c.AllowOpenRegistration {
+		r.p.Add("QSGATE_ALLOWED_EMAIL_DOMAINS", "%s mode registers everyone the provider signs in as a QuickSight user: set QSGATE_ALLOWED_EMAIL_DOMAINS or QSGATE_ALLOWED_GROUPS, or QSGATE_ALLOW_OPEN_REGISTRATION=true if every account at the provider should get one", c.UserMapping)
 	}
 	c.AllowAnyProxy = r.boolean("QSGATE_ALLOW_ANY_PROXY")
 	anyOK := c.AllowAnyProxy
@@ -237,6 +306,10 @@ func Load(getenv func(string) string) (Config, error) {
 		UserCacheTTL:         r.duration("QSGATE_USER_CACHE_TTL", 10*time.Minute, 10*time.Second, 24*time.Hour),
 		FollowIdentityRegion: r.boolean("QSGATE_FOLLOW_IDENTITY_REGION"),
 		GroupsClaim:          r.match("QSGATE_OIDC_GROUPS_CLAIM", "groups", claimNameRE, "must be a claim name (letters, digits, '_', '.', ':' or '-')"),
+		QuickSightAPI:        r.oneOf("QSGATE_QUICKSIGHT_API", "session", "session", "registered-user"),
+		DashboardExperience:  r.oneOf("QSGATE_DASHBOARD_EXPERIENCE", "console", "console", "dashboard"),
+		PortalTitle:          r.title("QSGATE_PORTAL_TITLE", "QuickSight portal"),
+		HomeList:             r.booleanDefault("QSGATE_HOME_LIST", true),
 		EmbedRate:            r.rate("QSGATE_EMBED_RATE", "30/m"),
 		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 1000),
 		MaxInflight:          int(r.integer("QSGATE_QUICKSIGHT_MAX_INFLIGHT", 20, 1, 1000)),
@@ -246,12 +319,13 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
 	}
-	r.crossChecks(&c)
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
 	}
 	r.mapping(&c)
 	c.Access = r.policy(c.Namespace)
+	r.crossChecks(&c)
+	r.embedding(&c)
 	if len(p) > 0 {
 		return Config{}, p
 	}
@@ -313,11 +387,19 @@ func (c Config) Summary() string {
 		proxies[i] = n.String()
 	}
 	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_QUICKSIGHT_API", c.QuickSightAPI)
+	if c.QuickSightAPI == "registered-user" {
+		line("AllowedDomains", strings.Join(c.AllowedDomains, " "))
+	}
+	line("QSGATE_DASHBOARD_EXPERIENCE", c.DashboardExperience)
+	line("QSGATE_PORTAL_TITLE", c.PortalTitle)
+	line("QSGATE_HOME_LIST", strconv.FormatBool(c.HomeList))
 	line("QSGATE_EMBED_RATE", c.EmbedRate.String()+" per user")
 	line("QSGATE_QUICKSIGHT_MAX_RPS", strconv.FormatFloat(c.MaxRPS, 'g', -1, 64)+" AWS calls a second")
 	line("QSGATE_QUICKSIGHT_MAX_INFLIGHT", strconv.Itoa(c.MaxInflight)+" AWS calls at once")
 	line("QSGATE_ALLOW_INSECURE_HTTP", strconv.FormatBool(c.AllowInsecureHTTP))
 	line("QSGATE_ALLOW_ANY_PROXY", strconv.FormatBool(c.AllowAnyProxy))
+	line("QSGATE_ALLOW_OPEN_REGISTRATION", strconv.FormatBool(c.AllowOpenRegistration))
 	line("QSGATE_SHUTDOWN_DELAY", c.ShutdownDelay.String())
 	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
@@ -466,8 +548,10 @@ func (r reader) duration(name string, def, lo, hi time.Duration) time.Duration {
 	return d
 }
 
-func (r reader) boolean(name string) bool {
-	v := r.str(name, "false")
+func (r reader) boolean(name string) bool { return r.booleanDefault(name, false) }
+
+func (r reader) booleanDefault(name string, def bool) bool {
+	v := r.str(name, strconv.FormatBool(def))
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		r.p.Add(name, "must be true or false, got %q", v)
@@ -486,6 +570,16 @@ func (r reader) integer(name string, def, lo, hi int64) int64 {
 		return def
 	}
 	return n
+}
+
+// title is a short line of plain text.
+func (r reader) title(name, def string) string {
+	v := r.str(name, def)
+	if len(v) > 80 || strings.ContainsFunc(v, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+		r.p.Add(name, "must be one line of at most 80 characters")
+		return def
+	}
+	return v
 }
 
 func (r reader) rate(name, def string) limit.Rate {

@@ -113,6 +113,7 @@ func TestLoadProblems(t *testing.T) {
 		{"lifetime not a number", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "1h"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "1h"`},
 		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, lookup, register, iam, got "ldap"`},
 		{"bad name template", map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_USER_NAME_TEMPLATE": "{mail}"}, "QSGATE_USER_NAME_TEMPLATE: unknown placeholder {mail}"},
+		{"open registration", map[string]string{"QSGATE_USER_MAPPING": "register"}, "QSGATE_ALLOWED_EMAIL_DOMAINS: register mode registers everyone the provider signs in"},
 		{"name template without claim", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_USER_NAME_TEMPLATE": "bob"}, "QSGATE_USER_NAME_TEMPLATE: the template reads no claim"},
 		{"name template with a slash", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_USER_NAME_TEMPLATE": "x/{email}"}, `QSGATE_USER_NAME_TEMPLATE: the fixed text "x/" has characters`},
 		{"bad cache ttl", map[string]string{"QSGATE_USER_CACHE_TTL": "1s"}, "QSGATE_USER_CACHE_TTL: must be between 10s and 24h0m0s, got 1s"},
@@ -139,6 +140,16 @@ func TestLoadProblems(t *testing.T) {
 		{"bad insecure opt-in", map[string]string{"QSGATE_ALLOW_INSECURE_HTTP": "yes"}, `QSGATE_ALLOW_INSECURE_HTTP: must be true or false, got "yes"`},
 		{"every proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8, 0.0.0.0/0"}, "QSGATE_TRUSTED_PROXIES: 0.0.0.0/0 trusts every address"},
 		{"every v6 proxy trusted", map[string]string{"QSGATE_TRUSTED_PROXIES": "::/0"}, "QSGATE_TRUSTED_PROXIES: ::/0 trusts every address"},
+		{"unknown api", map[string]string{"QSGATE_QUICKSIGHT_API": "anonymous"}, `QSGATE_QUICKSIGHT_API: must be one of session, registered-user, got "anonymous"`},
+		{"dashboard experience needs the new api", map[string]string{"QSGATE_DASHBOARD_EXPERIENCE": "dashboard"}, "QSGATE_DASHBOARD_EXPERIENCE: dashboard needs QSGATE_QUICKSIGHT_API=registered-user"},
+		{"unknown experience", map[string]string{"QSGATE_DASHBOARD_EXPERIENCE": "story"}, `QSGATE_DASHBOARD_EXPERIENCE: must be one of console, dashboard, got "story"`},
+		{"embed domains with the session api", map[string]string{"QSGATE_ALLOWED_EMBED_DOMAINS": "https://a.example.com"}, "QSGATE_ALLOWED_EMBED_DOMAINS: is sent only with QSGATE_QUICKSIGHT_API=registered-user"},
+		{"http embed domain", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "http://a.example.com"}, `QSGATE_ALLOWED_EMBED_DOMAINS: "http://a.example.com" must be an https origin`},
+		{"embed domain with a path", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://a.example.com/portal"}, `QSGATE_ALLOWED_EMBED_DOMAINS: "https://a.example.com/portal" must be an https origin`},
+		{"embed domain wildcard inside", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://a.*.example.com"}, `must be an https origin`},
+		{"bare wildcard", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://*"}, `must be an https origin`},
+		{"four embed domains", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://a.example.com,https://b.example.com,https://*.c.example.com"}, "QSGATE_ALLOWED_EMBED_DOMAINS: QuickSight takes at most 3 domains, and QSGATE_PUBLIC_URL is one of them: got 4 in all"},
+		{"title with a newline", map[string]string{"QSGATE_PORTAL_TITLE": "Sales\nPortal"}, "QSGATE_PORTAL_TITLE: must be one line of at most 80 characters"},
 		{"bad embed rate", map[string]string{"QSGATE_EMBED_RATE": "30 per minute"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h (N from 1 to 1000000), or 0 for no limit, got "30 per minute"`},
 		{"embed rate unit", map[string]string{"QSGATE_EMBED_RATE": "30/d"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h`},
 		{"bad max rps", map[string]string{"QSGATE_QUICKSIGHT_MAX_RPS": "0"}, `QSGATE_QUICKSIGHT_MAX_RPS: must be a number from 0.1 to 1000, got "0"`},
@@ -197,7 +208,7 @@ func TestLoadAccessSettings(t *testing.T) {
 	env["QSGATE_DEFAULT_ROLE"] = "AUTHOR"
 	env["QSGATE_NAMESPACE_RULES"] = "group:fin=finance"
 	env["QSGATE_OIDC_GROUPS_CLAIM"] = "cognito:groups"
-	env["QSGATE_USER_NAME_TEMPLATE"] = "{preferred_username}"
+	env["QSGATE_USER_NAME_TEMPLATE"] = "{sub}"
 	c, err := Load(getenv(env))
 	if err != nil {
 		t.Fatal(err)
@@ -205,11 +216,29 @@ func TestLoadAccessSettings(t *testing.T) {
 	a := c.Access
 	if strings.Join(a.Domains, ",") != "example.com,corp.example" || strings.Join(a.AuthorGroups, ",") != "qs-authors,analysts" ||
 		a.DefaultRole != "AUTHOR" || a.Namespace("x@y.z", []string{"fin"}) != "finance" || a.Namespace("x@y.z", nil) != "default" ||
-		c.GroupsClaim != "cognito:groups" || strings.Join(c.TemplateClaims, ",") != "preferred_username" {
+		c.GroupsClaim != "cognito:groups" || strings.Join(c.TemplateClaims, ",") != "sub" {
 		t.Errorf("loaded %+v, groups claim %q, template claims %v", a, c.GroupsClaim, c.TemplateClaims)
 	}
 	if !strings.Contains(c.Summary(), "QSGATE_NAMESPACE_RULES") || !strings.Contains(c.Summary(), "group:fin=finance") {
 		t.Errorf("summary lacks the namespace rules:\n%s", c.Summary())
+	}
+}
+
+func TestLoadEmbedding(t *testing.T) {
+	env := valid()
+	env["QSGATE_QUICKSIGHT_API"] = "registered-user"
+	env["QSGATE_DASHBOARD_EXPERIENCE"] = "dashboard"
+	env["QSGATE_ALLOWED_EMBED_DOMAINS"] = "https://intranet.example.com, https://*.apps.example.com:8443,https://portal.example.com"
+	env["QSGATE_PORTAL_TITLE"] = "Sales analytics"
+	c, err := Load(getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(c.AllowedDomains, " "), "https://portal.example.com https://intranet.example.com https://*.apps.example.com:8443"; got != want {
+		t.Errorf("AllowedDomains = %s, want %s (the public URL once, first)", got, want)
+	}
+	if c.PortalTitle != "Sales analytics" || c.DashboardExperience != "dashboard" {
+		t.Errorf("title %q, experience %q", c.PortalTitle, c.DashboardExperience)
 	}
 }
 

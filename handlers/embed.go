@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -16,12 +17,13 @@ import (
 // entryPointFunc gives the QuickSight entry point a request asks for.
 type entryPointFunc func(c echo.Context) (entryPoint, title string, err error)
 
+var entryTitles = map[string]string{
+	"/start": "Start", "/start/analyses": "Analyses",
+	"/start/dashboards": "Dashboards", "/start/favorites": "Favorites",
+}
+
 func fixedEntryPoint(ep string) entryPointFunc {
-	titles := map[string]string{
-		"/start": "Start", "/start/analyses": "Analyses",
-		"/start/dashboards": "Dashboards", "/start/favorites": "Favorites",
-	}
-	return func(echo.Context) (string, string, error) { return ep, titles[ep], nil }
+	return func(echo.Context) (string, string, error) { return ep, entryTitles[ep], nil }
 }
 
 // itemEntryPoint is "/dashboards/" or "/analyses/" plus the :id parameter,
@@ -34,6 +36,27 @@ func itemEntryPoint(prefix string) entryPointFunc {
 		}
 		return prefix + id, id, nil
 	}
+}
+
+// target is the entry point plus the deep link's p.NAME=VALUE parameters;
+// anything that does not validate is a 400 before any AWS call.
+func target(c echo.Context, entryPoint string) (quicksight.Target, error) {
+	params, err := quicksight.ParseParams(c.QueryParams())
+	if err != nil {
+		return quicksight.Target{}, err
+	}
+	t := quicksight.Target{EntryPoint: entryPoint, Params: params}
+	if err := quicksight.CheckEntryPoint(entryPoint); err != nil {
+		return t, err
+	}
+	if len(params) > 0 && !isDashboard(entryPoint) {
+		return t, quicksight.ErrBadParams
+	}
+	return t, nil
+}
+
+func isDashboard(entryPoint string) bool {
+	return len(entryPoint) > len("/dashboards/") && entryPoint[:len("/dashboards/")] == "/dashboards/"
 }
 
 // embedResult names an embed outcome for the metrics: ok, the AWS error
@@ -56,54 +79,107 @@ func embedResult(err error) string {
 		return "not_allowed"
 	case errors.Is(err, limit.ErrUserRate):
 		return "user_rate"
-	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint):
+	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint), errors.Is(err, quicksight.ErrBadParams):
 		return "bad_request"
 	}
 	return "other"
 }
 
-// embed is GET /embed/{entry point}: a fresh GetSessionEmbedUrl for this
-// user and entry point (the client refuses a malformed entry point before
-// calling AWS), rendered into a full-window iframe. The URL is single-use,
-// so it is never cached, stored or logged.
+// forgetter is a mapper that caches what QuickSight said about users.
+type forgetter interface {
+	Forget(p quicksight.Person)
+}
+
+// issue is one fresh embed URL for the signed-in user: the per-user limit,
+// the mapping, one embed call, an audit line and the metrics. The page and
+// the JSON endpoint share it, so they share limits, checks and errors. The
+// URL is single-use: never cached, stored or logged.
+func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, origin string, err error) {
+	var took time.Duration
+	if d.Metrics != nil {
+		defer func() { d.Metrics.Embed(embedResult(err), took) }()
+	}
+	u := currentUser(c)
+	if d.Views != nil {
+		if err := d.Views.Allow(u.Subject); err != nil {
+			return emb, "", err
+		}
+	}
+	ctx := c.Request().Context()
+	start := time.Now()
+	mctx := ctx
+	if d.ViewTimeout > 0 { // lookups and registrations within the view's deadline
+		var cancel context.CancelFunc
+		mctx, cancel = context.WithTimeout(ctx, d.ViewTimeout)
+		defer cancel()
+	}
+	id, err := d.Mapper.Identity(mctx, person(d, u))
+	if err != nil {
+		return emb, "", err
+	}
+	emb, err = d.Embeds.EmbedURL(ctx, id, t)
+	took = time.Since(start)
+	if err != nil {
+		// A user the mapper found or registered is gone (deleted, or
+		// re-emailed in QuickSight): look again next time.
+		if f, ok := d.Mapper.(forgetter); ok && errors.Is(err, quicksight.ErrUserNotFound) {
+			f.Forget(person(d, u))
+		}
+		return emb, "", err
+	}
+	src, err := url.Parse(emb.URL)
+	if err != nil || (src.Scheme != "https" && src.Scheme != "http") || src.Host == "" {
+		return emb, "", errBadEmbedURL
+	}
+	d.Logger.Info("embed url issued", "event", "embed_url_issued", "sub", u.Subject, "email", u.Email,
+		"user_arn", id.UserARN, "entry_point", t.EntryPoint, "dashboard_experience", emb.Dashboard,
+		"aws_request_id", emb.RequestID, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	return emb, src.Scheme + "://" + src.Host, nil
+}
+
+// embed is GET /embed/{entry point}[?p.NAME=VALUE...]: a fresh embed URL
+// for this user and entry point, rendered into an iframe under the portal's
+// slim bar. The page's script (static/js/embed.js) swaps in a fresh URL
+// from /api/embed-url when the console session ends, without reloading the
+// portal.
 func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		var took time.Duration
-		if d.Metrics != nil {
-			defer func() { d.Metrics.Embed(embedResult(err), took) }()
-		}
+	return func(c echo.Context) error {
 		ep, title, err := entryPoint(c)
-		if err != nil {
-			return err
+		var t quicksight.Target
+		if err == nil {
+			t, err = target(c, ep)
 		}
-		u := currentUser(c)
-		if d.Views != nil {
-			if err := d.Views.Allow(u.Subject); err != nil {
-				return err
+		if err != nil {
+			if d.Metrics != nil { // refused before issue, which counts the rest
+				d.Metrics.Embed(embedResult(err), 0)
 			}
+			return err
 		}
-		ctx := c.Request().Context()
-		start := time.Now()
-		id, err := d.Mapper.Identity(ctx, person(d, u))
+		emb, origin, err := issue(c, d, t)
 		if err != nil {
 			return err
 		}
-		emb, err := d.Embeds.SessionEmbedURL(ctx, id, ep)
-		took = time.Since(start)
-		if err != nil {
-			return err
-		}
-		src, err := url.Parse(emb.URL)
-		if err != nil || (src.Scheme != "https" && src.Scheme != "http") || src.Host == "" {
-			return errBadEmbedURL
-		}
-		d.Logger.Info("embed url issued", "event", "embed_url_issued", "sub", u.Subject, "email", u.Email,
-			"user_arn", id.UserARN, "entry_point", ep, "aws_request_id", emb.RequestID,
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), src.Scheme+"://"+src.Host))
+		h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), origin, true))
 		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 		h.Set("Pragma", "no-cache")
-		return render(c, d, http.StatusOK, "embed.html", struct{ URL, Title string }{emb.URL, title})
+		api := url.Values{"entry-point": {ep}}
+		for _, p := range t.Params {
+			api.Add("p."+p.Name, p.Value)
+		}
+		csrf, _ := c.Get("csrf").(string)
+		return render(c, d, http.StatusOK, "embed.html", embedPage{
+			URL: emb.URL, Title: title, Portal: d.PortalTitle, CSRF: csrf,
+			API: "/api/embed-url?" + api.Encode(), Login: "/login?rd=" + url.QueryEscape(c.Request().URL.RequestURI()),
+			SessionSeconds: int(d.SessionLifetime.Seconds()), Origin: origin, Dashboard: emb.Dashboard,
+		})
 	}
+}
+
+// embedPage is what embed.html shows; the data attributes feed its script.
+type embedPage struct {
+	URL, Title, Portal, CSRF string
+	API, Login, Origin       string
+	SessionSeconds           int
+	Dashboard                bool
 }

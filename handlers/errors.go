@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,6 +56,9 @@ var errorPages = []struct {
 		Message: "QuickSight pages are the start page, analyses, dashboards, favorites, or one dashboard or analysis by its id.", Action: toPortal}},
 	{errBadID, page{Status: 400, Title: "That id is not valid",
 		Message: "Dashboard and analysis ids are 1 to 512 letters, digits, underscores or hyphens.", Action: toPortal}},
+	{quicksight.ErrBadParams, page{Status: 400, Title: "Those dashboard filters are not valid",
+		Message: "Filters in a link are p.NAME=VALUE, with names of letters, digits and underscores, values of at most 256 characters, 20 at most, and only for dashboards.", Action: toPortal}},
+	{errCrossSite, page{Status: 403, Title: "Not allowed", Message: "This address answers the portal's own pages only."}},
 	{errBadKind, page{Status: 400, Title: "Choose a dashboard or an analysis", Message: "Pick what to open and give its id.", Action: toPortal}},
 	{errCSRF, page{Status: 403, Title: "This form has expired",
 		Message: "For your safety the form could not be sent. Go back to the portal, reload it and try again.", Action: toPortal}},
@@ -139,8 +143,8 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			// The browser went away: not an error of ours, and nobody to
 			// render for. 499 is nginx's "client closed request", for the
 			// request log and metrics.
-			c.Response().Status = statusClientClosed
 			d.Logger.Info("request canceled by the client", "path", c.Request().URL.Path, "request_id", reqID)
+			_ = c.NoContent(statusClientClosed) // nobody reads it; it marks the answer given
 			return
 		}
 		p := pageFor(err)
@@ -164,7 +168,7 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		if p.RetryAfter != "" {
 			c.Response().Header().Set("Retry-After", p.RetryAfter)
 		}
-		if wantsJSON(c.Request()) {
+		if wantsJSON(c.Request()) || strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			body := map[string]string{"error": p.Title, "message": p.Message, "request_id": reqID}
 			if p.RetryAfter != "" {
 				body["retry_after"] = p.RetryAfter

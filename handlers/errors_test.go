@@ -82,7 +82,7 @@ func TestWantsJSON(t *testing.T) {
 // errEmbed fails every embed with one error.
 type errEmbed struct{ err error }
 
-func (e errEmbed) SessionEmbedURL(context.Context, quicksight.Identity, string) (quicksight.Embed, error) {
+func (e errEmbed) EmbedURL(context.Context, quicksight.Identity, quicksight.Target) (quicksight.Embed, error) {
 	return quicksight.Embed{}, e.err
 }
 

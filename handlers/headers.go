@@ -17,7 +17,7 @@ func securityHeaders(d Deps) echo.MiddlewareFunc {
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("X-Frame-Options", "SAMEORIGIN")
-			h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'"))
+			h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'", false))
 			h.Set("Cache-Control", "no-store")
 			if hsts {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
@@ -27,15 +27,20 @@ func securityHeaders(d Deps) echo.MiddlewareFunc {
 	}
 }
 
-// contentSecurityPolicy allows our own static files, forms to ourselves and
-// to logoutOrigin (the logout form's redirect ends there; Chrome checks
-// form-action along redirects), and frames from frameSrc.
-func contentSecurityPolicy(logoutOrigin, frameSrc string) string {
+// contentSecurityPolicy allows our own static files (and our own scripts
+// and fetches when script is set), forms to ourselves and to logoutOrigin
+// (the logout form's redirect ends there; Chrome checks form-action along
+// redirects), and frames from frameSrc. Never 'unsafe-inline'.
+func contentSecurityPolicy(logoutOrigin, frameSrc string, script bool) string {
 	formAction := "'self'"
 	if logoutOrigin != "" {
 		formAction += " " + logoutOrigin
 	}
-	return "default-src 'none'; style-src 'self'; img-src 'self'; frame-src " + frameSrc +
+	scripts := ""
+	if script {
+		scripts = "; script-src 'self'; connect-src 'self'"
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'" + scripts + "; frame-src " + frameSrc +
 		"; frame-ancestors 'self'; form-action " + formAction + "; base-uri 'none'"
 }
 

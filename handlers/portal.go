@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,11 +16,18 @@ import (
 
 // arnPreviewer is a mapper that knows the ARN without calling AWS.
 type arnPreviewer interface {
-	UserARN(c quicksight.Claims) (string, error)
+	PreviewARN(p quicksight.Person) (string, error)
 }
 
-// home is GET /: who you are, the QuickSight user you map to, the entry
-// points, a form to open a dashboard or analysis by id, and sign-out.
+// catalogWait is how long the home page waits for the user's list of
+// dashboards and analyses; a slower listing finishes in the background and
+// serves the next view from the cache.
+const catalogWait = 1500 * time.Millisecond
+
+// home is GET /: who you are, the QuickSight user you map to, the
+// dashboards and analyses you may open (when the listing answers in time),
+// the entry points, a form to open a dashboard or analysis by id, and
+// sign-out.
 func home(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := currentUser(c)
@@ -27,22 +37,49 @@ func home(d Deps) echo.HandlerFunc {
 		preview, canPreview := d.Mapper.(arnPreviewer)
 		if canPreview {
 			var err error
-			if arn, err = preview.UserARN(u); err != nil && !errors.Is(err, quicksight.ErrNoMapping) {
+			if arn, err = preview.PreviewARN(person(d, u)); err != nil && !errors.Is(err, quicksight.ErrNoMapping) {
 				return err
 			}
 		}
+		items, listed := listContent(c, d, u)
 		csrf, _ := c.Get("csrf").(string)
+		c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'", true))
 		return render(c, d, http.StatusOK, "home.html", struct {
-			User   auth.User
-			ARN    string
-			Lookup bool
-			CSRF   string
-		}{u, arn, !canPreview, csrf})
+			User    auth.User
+			ARN     string
+			Lookup  bool
+			CSRF    string
+			Portal  string
+			Items   []quicksight.Item
+			Listed  bool // false: the list is unavailable (or not configured)
+			Catalog bool
+		}{u, arn, !canPreview, csrf, d.PortalTitle, items, listed, d.Catalog != nil})
 	}
 }
 
-// openByID is GET /open?kind=dashboards|analyses&id=ID, the home page's
-// form: it checks the id and goes to the embed page.
+// listContent asks the catalog within catalogWait; any failure means "the
+// list is unavailable", never a failed page.
+func listContent(c echo.Context, d Deps, u auth.User) ([]quicksight.Item, bool) {
+	if d.Catalog == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), catalogWait)
+	defer cancel()
+	id, err := d.Mapper.Identity(ctx, person(d, u))
+	if err == nil {
+		var items []quicksight.Item
+		if items, err = d.Catalog.For(ctx, id.UserARN); err == nil {
+			return items, true
+		}
+	}
+	d.Logger.Info("content list unavailable", "sub", u.Subject, "err", err.Error(),
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	return nil, false
+}
+
+// openByID is GET /open?kind=dashboards|analyses&id=ID[&params=a=1&b=2],
+// the home page's form: it checks the id and the dashboard filters and goes
+// to the embed page.
 func openByID(public *url.URL) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		kind, id := c.QueryParam("kind"), c.QueryParam("id")
@@ -52,6 +89,34 @@ func openByID(public *url.URL) echo.HandlerFunc {
 		if !quicksight.ValidID(id) {
 			return errBadID
 		}
-		return c.Redirect(http.StatusSeeOther, public.String()+"/embed/"+kind+"/"+id)
+		target := public.String() + "/embed/" + kind + "/" + id
+		raw := strings.TrimSpace(c.QueryParam("params"))
+		if raw == "" {
+			return c.Redirect(http.StatusSeeOther, target)
+		}
+		if kind != "dashboards" {
+			return quicksight.ErrBadParams
+		}
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return quicksight.ErrBadParams
+		}
+		prefixed := url.Values{}
+		for k, vs := range q {
+			prefixed["p."+k] = vs
+		}
+		params, err := quicksight.ParseParams(prefixed)
+		if err != nil || len(params) != len(flatten(prefixed)) {
+			return quicksight.ErrBadParams
+		}
+		return c.Redirect(http.StatusSeeOther, target+"?"+quicksight.QueryOf(params))
 	}
+}
+
+func flatten(q url.Values) []string {
+	var out []string
+	for _, vs := range q {
+		out = append(out, vs...)
+	}
+	return out
 }

@@ -28,11 +28,14 @@ func routes(e *echo.Echo, d Deps) {
 
 	e.GET("/", home(d), append(signedIn, csrf)...)
 	e.GET("/open", openByID(d.PublicURL), signedIn...)
+	page := append(signedIn, csrf) // the slim bar's sign-out form needs the token
 	for _, ep := range []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites"} {
-		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), signedIn...)
+		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), page...)
 	}
-	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), signedIn...)
-	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), signedIn...)
+	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), page...)
+	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), page...)
+
+	e.GET("/api/embed-url", embedURLAPI(d), append([]echo.MiddlewareFunc{sameSiteOnly}, signedIn...)...)
 }
 
 // csrfProtect guards state-changing forms (logout) with a token tied to a

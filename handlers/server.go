@@ -35,10 +35,16 @@ type Authenticator interface {
 	Ready() bool
 }
 
-// EmbedURLIssuer asks QuickSight for a fresh console embed URL
-// (quicksight.Client). Errors wrap quicksight's Err values.
+// EmbedURLIssuer asks QuickSight for a fresh embed URL (quicksight.Client).
+// Errors wrap quicksight's Err values.
 type EmbedURLIssuer interface {
-	SessionEmbedURL(ctx context.Context, id quicksight.Identity, entryPoint string) (quicksight.Embed, error)
+	EmbedURL(ctx context.Context, id quicksight.Identity, t quicksight.Target) (quicksight.Embed, error)
+}
+
+// ContentLister lists what a user may open (quicksight.Catalog), waiting
+// only as long as ctx allows.
+type ContentLister interface {
+	For(ctx context.Context, userARN string) ([]quicksight.Item, error)
 }
 
 // UserMapper gives the QuickSight identity of a signed-in user (one of
@@ -71,11 +77,19 @@ type Recorder interface {
 
 // Deps is everything the handlers need.
 type Deps struct {
-	Auth           Authenticator
-	Embeds         EmbedURLIssuer
-	Mapper         UserMapper
-	Access         AccessPolicy // nil lets every signed-in user in
-	Views          ViewLimiter  // nil means no per-user limit
+	Auth        Authenticator
+	Embeds      EmbedURLIssuer
+	Mapper      UserMapper
+	Access      AccessPolicy  // nil lets every signed-in user in
+	Views       ViewLimiter   // nil means no per-user limit
+	Catalog     ContentLister // nil means the home page lists nothing
+	PortalTitle string        // the slim bar's name, and the home page's
+	// SessionLifetime is the console session's length: the embed page
+	// fetches a fresh URL when it ends.
+	SessionLifetime time.Duration
+	// ViewTimeout bounds the mapping step of a view (QSGATE_AWS_TIMEOUT);
+	// 0 means no bound of its own.
+	ViewTimeout    time.Duration
 	Pages          *templates.Set
 	Logger         *slog.Logger
 	PublicURL      *url.URL
@@ -86,6 +100,9 @@ type Deps struct {
 
 // NewServer builds the Echo application with its middleware and routes.
 func NewServer(d Deps) *echo.Echo {
+	if d.PortalTitle == "" {
+		d.PortalTitle = "QuickSight portal"
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(discard{}) // everything is logged through d.Logger

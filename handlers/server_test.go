@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
@@ -30,11 +31,15 @@ func (f fakeAuth) Ready() bool                                                  
 
 type fixedEmbed struct{ url string }
 
-func (f fixedEmbed) SessionEmbedURL(ctx context.Context, id quicksight.Identity, ep string) (quicksight.Embed, error) {
-	if err := quicksight.CheckEntryPoint(ep); err != nil {
+func (f fixedEmbed) EmbedURL(ctx context.Context, id quicksight.Identity, t quicksight.Target) (quicksight.Embed, error) {
+	if err := quicksight.CheckEntryPoint(t.EntryPoint); err != nil {
 		return quicksight.Embed{}, err
 	}
-	return quicksight.Embed{URL: f.url, RequestID: "req-1"}, nil
+	u := f.url
+	if len(t.Params) > 0 { // as the real client does
+		u += "#" + quicksight.QueryOf(t.Params)
+	}
+	return quicksight.Embed{URL: u, RequestID: "req-1", ExpiresAt: time.Now().Add(quicksight.URLLifetime)}, nil
 }
 
 func newTestServer(t *testing.T, public, embedURL string) http.Handler {
@@ -73,7 +78,7 @@ func TestEmbedPageHeadersHTTPS(t *testing.T) {
 		"X-Content-Type-Options":     "nosniff",
 		"Strict-Transport-Security":  "max-age=31536000; includeSubDomains",
 		"Cross-Origin-Opener-Policy": "same-origin-allow-popups",
-		"Content-Security-Policy":    "default-src 'none'; style-src 'self'; img-src 'self'; frame-src https://us-east-1.quicksight.aws.amazon.com; frame-ancestors 'self'; form-action 'self' https://idp.example.com; base-uri 'none'",
+		"Content-Security-Policy":    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; frame-src https://us-east-1.quicksight.aws.amazon.com; frame-ancestors 'self'; form-action 'self' https://idp.example.com; base-uri 'none'",
 	} {
 		if got := resp.Header.Get(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)

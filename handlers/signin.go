@@ -81,7 +81,7 @@ func requireUser(a Authenticator) echo.MiddlewareFunc {
 				c.Set("user", u)
 				return next(c)
 			}
-			if wantsJSON(c.Request()) {
+			if wantsJSON(c.Request()) || strings.HasPrefix(c.Request().URL.Path, "/api/") {
 				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "unauthenticated", "login": "/login"})
 			}
 			return c.Redirect(http.StatusFound, a.LoginURL(c.Request().URL.RequestURI()))
@@ -103,6 +103,9 @@ func authorize(d Deps) echo.MiddlewareFunc {
 			if err := d.Access.Allow(u.Email, u.Groups); err != nil {
 				d.Logger.Info("access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
 					"reason", err.Error(), "path", c.Request().URL.Path)
+				// The session predates the policy: end it, so the user is
+				// not stuck signed in to a portal they may not use.
+				d.Auth.Logout(c.Response(), c.Request())
 				return err
 			}
 			return next(c)

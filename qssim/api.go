@@ -58,12 +58,15 @@ func (s *Simulator) getSessionEmbedURL(r *http.Request, _ []byte, c *Call) (map[
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, c.EntryPoint, c.SessionLifetime)}, nil
+	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, embedRequest{
+		api: c.Operation, experience: experienceConsole, entryPoint: c.EntryPoint, lifetime: c.SessionLifetime,
+	})}, nil
 }
 
 // generateEmbedURLForRegisteredUser is GenerateEmbedUrlForRegisteredUser:
 // POST /accounts/{account}/embed-url/registered-user. Only the QuickSightConsole
-// and Dashboard experiences are simulated.
+// and Dashboard experiences are simulated. Readers may use the Dashboard
+// experience; whether the user may see that dashboard is not checked.
 func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []byte, c *Call) (map[string]any, *apiError) {
 	var in struct {
 		UserArn                  string
@@ -75,9 +78,15 @@ func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []by
 		return nil, newError(ErrInvalidParameterValue, "The request body is not valid JSON.")
 	}
 	c.UserArn = in.UserArn
+	c.AllowedDomains = in.AllowedDomains
 	c.SessionLifetime = defaultSessionLifetime
 	if in.SessionLifetimeInMinutes != nil {
 		c.SessionLifetime = *in.SessionLifetimeInMinutes
+	}
+	if len(in.ExperienceConfiguration) == 1 {
+		for name := range in.ExperienceConfiguration {
+			c.Experience = name // checked below
+		}
 	}
 	if e := s.userFault(c.UserArn); e != nil {
 		return nil, e
@@ -85,43 +94,42 @@ func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []by
 	if e := checkSessionLifetime(c.SessionLifetime); e != nil {
 		return nil, e
 	}
-	if len(in.AllowedDomains) > 3 {
-		return nil, newError(ErrInvalidParameterValue, "AllowedDomains can list at most 3 domains.")
+	if e := checkAllowedDomains(in.AllowedDomains); e != nil {
+		return nil, e
 	}
 	if len(in.ExperienceConfiguration) != 1 {
 		return nil, newError(ErrInvalidParameterValue, "ExperienceConfiguration must name exactly one experience.")
 	}
-	console := false
-	for name, raw := range in.ExperienceConfiguration {
-		switch name {
-		case "QuickSightConsole":
-			var cfg struct{ InitialPath *string }
-			if err := json.Unmarshal(raw, &cfg); err != nil {
-				return nil, newError(ErrInvalidParameterValue, "QuickSightConsole is not valid.")
-			}
-			console = true
-			c.EntryPoint = "/start"
-			if cfg.InitialPath != nil {
-				c.EntryPoint = *cfg.InitialPath
-			}
-			if e := checkEntryPoint(c.EntryPoint); e != nil {
-				return nil, e
-			}
-		case "Dashboard":
-			var cfg struct{ InitialDashboardId string }
-			if err := json.Unmarshal(raw, &cfg); err != nil || !idPattern.MatchString(cfg.InitialDashboardId) {
-				return nil, newError(ErrInvalidParameterValue, `InitialDashboardId must match [\w\-]+ and be 1-512 characters.`)
-			}
-			c.EntryPoint = "/dashboards/" + cfg.InitialDashboardId
-		default:
-			return nil, newError(ErrInvalidParameterValue, fmt.Sprintf("The simulator supports the QuickSightConsole and Dashboard experiences, not %s.", name))
+	raw := in.ExperienceConfiguration[c.Experience]
+	switch c.Experience {
+	case experienceConsole:
+		var cfg struct{ InitialPath *string }
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return nil, newError(ErrInvalidParameterValue, "QuickSightConsole is not valid.")
 		}
+		c.EntryPoint = "/start"
+		if cfg.InitialPath != nil {
+			c.EntryPoint = *cfg.InitialPath
+		}
+		if e := checkEntryPoint(c.EntryPoint); e != nil {
+			return nil, e
+		}
+	case experienceDashboard:
+		var cfg struct{ InitialDashboardId string }
+		if err := json.Unmarshal(raw, &cfg); err != nil || !idPattern.MatchString(cfg.InitialDashboardId) {
+			return nil, newError(ErrInvalidParameterValue, `InitialDashboardId must match [\w\-]+ and be 1-512 characters.`)
+		}
+		c.EntryPoint = "/dashboards/" + cfg.InitialDashboardId
+	default:
+		return nil, newError(ErrInvalidParameterValue, fmt.Sprintf("The simulator supports the QuickSightConsole and Dashboard experiences, not %s.", c.Experience))
 	}
-	u, e := s.signInUser(c.UserArn, console)
+	u, e := s.signInUser(c.UserArn, c.Experience == experienceConsole)
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, c.EntryPoint, c.SessionLifetime)}, nil
+	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, embedRequest{
+		api: c.Operation, experience: c.Experience, entryPoint: c.EntryPoint, lifetime: c.SessionLifetime,
+	})}, nil
 }
 
 // describeAccountSettings is DescribeAccountSettings: GET /accounts/{account}/settings

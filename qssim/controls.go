@@ -1,12 +1,37 @@
 package qssim
 
 import (
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
 // The test controls: injected faults, latency, the rate limit and the call record.
+
+// Call is one API request as the simulator saw it, QuickSight or STS.
+type Call struct {
+	Operation       string // e.g. "GetSessionEmbedUrl", "AssumeRole"; "" if unknown
+	AccountID       string // QuickSight calls: from the path; empty for STS
+	EntryPoint      string // embed calls: the entry point asked for (or derived)
+	SessionLifetime int64  // embed calls: minutes, after defaulting
+	// Experience is GenerateEmbedUrlForRegisteredUser's experience as asked
+	// for: "QuickSightConsole", "Dashboard" (or another name, refused); ""
+	// when not exactly one was named, and for other operations,
+	// GetSessionEmbedUrl included.
+	Experience string
+	// AllowedDomains are GenerateEmbedUrlForRegisteredUser's AllowedDomains
+	// as sent (also when refused); nil when none were sent.
+	AllowedDomains []string
+	UserArn        string // embed and user calls: the user; searches: the principal filtered on
+	AccessKeyID    string // from the SigV4 credential scope
+	Region         string // from the SigV4 credential scope
+	Principal      string // the caller: CallerArn or an assumed-role ARN; "" if unknown
+	Status         int    // HTTP status answered; 0 if the client went away first
+	ErrorCode      string
+	RequestID      string
+	Time           time.Time // when it was answered (or the client went away), by Config.Now
+}
 
 // FailUser makes every call for userArn fail with errorCode, until ClearFaults.
 // An empty errorCode removes the fault.
@@ -68,7 +93,11 @@ func (s *Simulator) ClearFaults() {
 func (s *Simulator) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	out := append([]Call(nil), s.calls...)
+	for i := range out {
+		out[i].AllowedDomains = slices.Clone(out[i].AllowedDomains)
+	}
+	return out
 }
 
 // CallsPerSecond counts the calls seen so far, throttled and failed ones

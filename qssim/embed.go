@@ -4,53 +4,94 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"html/template"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
 const (
 	// embedURLLifetime is how long an embed URL can be opened, per the API reference.
 	embedURLLifetime = 5 * time.Minute
-	// sessionRetention bounds memory: older sessions are forgotten, and their
-	// URLs then answer "not valid" instead of "expired".
+	// sessionRetention bounds memory: unopened URLs are forgotten an hour
+	// after they were issued, opened sessions an hour after their lifetime.
+	// A forgotten URL answers "not valid" instead of "expired".
 	sessionRetention = time.Hour
 )
 
-// embedSession is an issued embed URL: its secret code and what it signs in to.
-type embedSession struct {
-	code            string
-	userArn         string
-	userName        string
-	role            string
-	entryPoint      string
-	sessionLifetime int64
-	issuedAt        time.Time
-	used            bool
+// Experiences of an embed page.
+const (
+	experienceConsole   = "QuickSightConsole"
+	experienceDashboard = "Dashboard"
+)
+
+// embedRequest is what an embed call asked for, once checked.
+type embedRequest struct {
+	api        string // the operation: GetSessionEmbedUrl or GenerateEmbedUrlForRegisteredUser
+	experience string // experienceConsole or experienceDashboard
+	entryPoint string
+	lifetime   int64 // minutes
 }
 
-// issueEmbedURL stores a new single-use session for u and returns its URL, in
-// the shape the QuickSight embedding SDK accepts:
-// {origin}/embed/{32 hex}{entryPoint}?isauthcode=true&identityprovider=quicksight&code={code}
-func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, entryPoint string, lifetime int64) string {
+// embedSession is an issued embed URL: its secret code and what it signs in
+// to; once opened, the sign-on session it started.
+type embedSession struct {
+	embedRequest
+	code     string
+	root     string // the URL's first path segment: "embed" or "embedding"
+	userArn  string
+	userName string
+	role     string
+	issuedAt time.Time
+	used     bool
+	openedAt time.Time
+	ended    bool // by EndConsoleSessions
+}
+
+// expiresAt is when an opened session's lifetime passes.
+func (e *embedSession) expiresAt() time.Time {
+	return e.openedAt.Add(time.Duration(e.lifetime) * time.Minute)
+}
+
+// forgettable reports whether the session can be dropped at now.
+func (e *embedSession) forgettable(now time.Time) bool {
+	if e.used {
+		return now.Sub(e.expiresAt()) > sessionRetention
+	}
+	return now.Sub(e.issuedAt) > sessionRetention
+}
+
+// issueEmbedURL stores a new single-use session for u and returns its URL,
+// in the shape QuickSight gives it, which the embedding SDK accepts:
+// GetSessionEmbedUrl: {origin}/embed/{32 hex}{entryPoint}?isauthcode=true&identityprovider=quicksight&code={code}
+// GenerateEmbedUrlForRegisteredUser, Dashboard: {origin}/embed/{32 hex}/dashboards/{id}?code={code}&identityprovider=quicksight&isauthcode=true
+// GenerateEmbedUrlForRegisteredUser, QuickSightConsole: the same on /embedding/{32 hex}{initialPath}.
+func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, req embedRequest) string {
 	id := randomHex(16)
 	code := make([]byte, 48)
 	_, _ = rand.Read(code) // crypto/rand.Read never fails (Go 1.24+)
 	sess := &embedSession{
-		code:            base64.RawURLEncoding.EncodeToString(code),
-		userArn:         u.arn,
-		userName:        u.UserName,
-		role:            u.Role,
-		entryPoint:      entryPoint,
-		sessionLifetime: lifetime,
-		issuedAt:        s.now(),
+		embedRequest: req,
+		code:         base64.RawURLEncoding.EncodeToString(code),
+		root:         "embed",
+		userArn:      u.arn,
+		userName:     u.UserName,
+		role:         u.Role,
+		issuedAt:     s.now(),
+	}
+	query := "?code=" + sess.code + "&identityprovider=quicksight&isauthcode=true"
+	switch {
+	case req.api == "GetSessionEmbedUrl":
+		query = "?isauthcode=true&identityprovider=quicksight&code=" + sess.code
+	case req.experience == experienceConsole:
+		sess.root = "embedding"
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, old := range s.sessions {
-		if sess.issuedAt.Sub(old.issuedAt) > sessionRetention {
+		if old.forgettable(sess.issuedAt) {
 			delete(s.sessions, k)
 		}
 	}
@@ -64,110 +105,128 @@ func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, entryPoint stri
 		origin = scheme + "://" + r.Host
 	}
 	// Entry points are checked to hold only [\w/-], so they need no escaping.
-	return origin + "/embed/" + id + entryPoint + "?isauthcode=true&identityprovider=quicksight&code=" + sess.code
+	return origin + "/" + sess.root + "/" + id + req.entryPoint + query
 }
 
-// openEmbedURL serves GET /embed/{session}/{path...}: the first opening within
-// 5 minutes shows the stand-in console page; anything else a 401 page.
-func (s *Simulator) openEmbedURL(w http.ResponseWriter, r *http.Request) {
-	id, entryPoint, code := r.PathValue("session"), "/"+r.PathValue("path"), r.URL.Query().Get("code")
+// openEmbedURL serves GET /{root}/{session}/{path...}: the first opening
+// within 5 minutes shows the stand-in page; anything else a 401 page.
+func (s *Simulator) openEmbedURL(root string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, entryPoint, code := r.PathValue("session"), "/"+r.PathValue("path"), r.URL.Query().Get("code")
 
+		s.mu.Lock()
+		sess, ok := s.sessions[id]
+		var view embedSession
+		problem := ""
+		now := s.now()
+		switch {
+		case !ok || sess.root != root || sess.entryPoint != entryPoint || !equalConstantTime(code, sess.code):
+			problem = "this sign-in link is not valid"
+		case sess.used:
+			problem = "this sign-in link was already used"
+		case now.Sub(sess.issuedAt) >= embedURLLifetime:
+			problem = "this sign-in link has expired"
+		default:
+			sess.used, sess.openedAt = true, now
+			view = *sess
+		}
+		s.mu.Unlock()
+
+		// Never log the code or the URL: the path and the code are the credential.
+		result := "signed in"
+		if problem != "" {
+			result = problem
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "embed url opened",
+			slog.String("user_arn", view.userArn), slog.String("experience", view.experience), slog.String("result", result))
+
+		var buf bytes.Buffer
+		var err error
+		status := http.StatusOK
+		nonce := randomHex(16) // hex: nothing for html/template to escape
+		if problem != "" {
+			status = http.StatusUnauthorized
+			err = pageTemplate.ExecuteTemplate(&buf, "error", problem)
+		} else {
+			dashboardID, isDashboard := strings.CutPrefix(view.entryPoint, "/dashboards/")
+			err = pageTemplate.ExecuteTemplate(&buf, "session", map[string]any{
+				"API":             view.api,
+				"Experience":      view.experience,
+				"UserArn":         view.userArn,
+				"UserName":        view.userName,
+				"Role":            view.role,
+				"EntryPoint":      view.entryPoint,
+				"SessionLifetime": view.lifetime,
+				"DashboardID":     dashboardID,
+				"IsDashboard":     isDashboard,
+				"StatusURL":       "/embed-status/" + id,
+				"Nonce":           nonce,
+			})
+		}
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		// Frameable by any portal; nothing loads but inline styles, the one
+		// inline script (by nonce) and its status polls to this origin.
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'; connect-src 'self'; frame-ancestors *")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		w.WriteHeader(status)
+		_, _ = w.Write(buf.Bytes()) // a browser that went away does not need the page
+	})
+}
+
+// embedStatus serves GET /embed-status/{session}, which an open page polls:
+// {"state":"active","expiresAt":...} while its session lasts, then
+// {"state":"ended"} (EndConsoleSessions) or {"state":"expired"} (its
+// lifetime passed); "unopened" and, with 404, "unknown" otherwise. The polls
+// are not API calls: not recorded, throttled or logged.
+func (s *Simulator) embedStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	sess, ok := s.sessions[id]
-	var view embedSession
-	problem := ""
+	sess, ok := s.sessions[r.PathValue("session")]
+	out := map[string]string{"state": "unknown"}
+	now := s.now()
 	switch {
-	case !ok || sess.entryPoint != entryPoint || !equalConstantTime(code, sess.code):
-		problem = "this sign-in link is not valid"
-	case sess.used:
-		problem = "this sign-in link was already used"
-	case s.now().Sub(sess.issuedAt) >= embedURLLifetime:
-		problem = "this sign-in link has expired"
+	case !ok:
+	case !sess.used:
+		out["state"] = "unopened"
+	case sess.ended:
+		out["state"] = "ended"
+	case !now.Before(sess.expiresAt()):
+		out["state"] = "expired"
 	default:
-		sess.used = true
-		view = *sess
+		out["state"], out["expiresAt"] = "active", sess.expiresAt().UTC().Format(time.RFC3339)
 	}
 	s.mu.Unlock()
 
-	// Never log the code or the URL: the path and the code are the credential.
-	result := "signed in"
-	if problem != "" {
-		result = problem
+	body, _ := json.Marshal(out) // a map of strings always encodes
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "embed url opened",
-		slog.String("user_arn", view.userArn), slog.String("result", result))
-
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	// Frameable by any portal, and nothing but inline styles may load.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-
-	var buf bytes.Buffer
-	var err error
-	status := http.StatusOK
-	if problem != "" {
-		status = http.StatusUnauthorized
-		err = pageTemplate.ExecuteTemplate(&buf, "error", problem)
-	} else {
-		err = pageTemplate.ExecuteTemplate(&buf, "console", map[string]any{
-			"UserArn":         view.userArn,
-			"UserName":        view.userName,
-			"Role":            view.role,
-			"EntryPoint":      view.entryPoint,
-			"SessionLifetime": view.sessionLifetime,
-		})
-	}
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes()) // a browser that went away does not need the page
+	_, _ = w.Write(body) // a page that went away does not need the answer
 }
 
-var pageTemplate = template.Must(template.New("").Parse(`
-{{define "head"}}<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>QuickSight simulator - demo</title>
-<style>
-  body { margin: 0; font-family: system-ui, sans-serif; color: #16191f; background: #f2f3f3; }
-  #qs-banner { background: #232f3e; color: #fff; padding: 12px 20px; font-weight: 600; }
-  main { padding: 20px; }
-  dl { display: grid; grid-template-columns: max-content 1fr; gap: 8px 16px; }
-  dt { font-weight: 600; }
-  dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
-  .error { color: #d13212; }
-</style>
-</head>
-<body>
-<div id="qs-banner" role="banner">QuickSight simulator - demo</div>
-<main>{{end}}
-
-{{define "console"}}{{template "head"}}
-<h1>Embedded console</h1>
-<p>This page stands in for the Amazon QuickSight console. Nothing here is real data.</p>
-<dl>
-  <dt>User ARN</dt><dd id="qs-user-arn">{{.UserArn}}</dd>
-  <dt>User name</dt><dd id="qs-user-name">{{.UserName}}</dd>
-  <dt>Role</dt><dd id="qs-role">{{.Role}}</dd>
-  <dt>Entry point</dt><dd id="qs-entry-point">{{.EntryPoint}}</dd>
-  <dt>Session lifetime (minutes)</dt><dd id="qs-session-lifetime">{{.SessionLifetime}}</dd>
-</dl>
-</main>
-</body>
-</html>
-{{end}}
-
-{{define "error"}}{{template "head"}}
-<h1 class="error" id="qs-error">Sign-in failed</h1>
-<p id="qs-error-message">{{.}}</p>
-<p>Embed URLs work once, within 5 minutes. Ask the portal for a new one.</p>
-</main>
-</body>
-</html>
-{{end}}
-`))
+// EndConsoleSessions ends every sign-on session opened so far, console and
+// dashboard: within a poll (half a second) each open embed page replaces its
+// content with #qs-session-ended and posts {"qsgate":"session-ended"} to its
+// parent window, as it does when its session lifetime passes. This is the
+// simulator's stand-in for QuickSight's own expiry: real QuickSight shows
+// its own "session expired" page in the frame and sends no event. Embed
+// URLs issued but not yet opened still open.
+func (s *Simulator) EndConsoleSessions() {
+	s.mu.Lock()
+	n, now := 0, s.now()
+	for _, sess := range s.sessions {
+		if sess.used && !sess.ended && now.Before(sess.expiresAt()) {
+			sess.ended = true
+			n++
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("embed sessions ended", slog.Int("sessions", n))
+}

@@ -6,23 +6,32 @@
 //
 // It provides GetSessionEmbedUrl, GenerateEmbedUrlForRegisteredUser
 // (QuickSightConsole and Dashboard experiences), DescribeUser, RegisterUser,
-// ListUsers and DescribeAccountSettings, and the STS operations AssumeRole and
-// GetCallerIdentity. Requests must carry a valid SigV4 signature, scoped to the
-// endpoint region or the identity region, for the configured credentials or
-// for temporary credentials AssumeRole issued (until they expire). User
-// management answers only in the identity region, as QuickSight does; embedding
-// answers in both. GetSessionEmbedUrl without a user-arn, signed by a role
-// session, signs in the QuickSight user "RoleName/SessionName". The constraints
-// of the API reference are enforced; embed URLs are single-use, valid 5
-// minutes, and open a small HTML page that stands in for the console. Test
+// ListUsers, SearchDashboards, SearchAnalyses and DescribeAccountSettings,
+// and the STS operations AssumeRole and GetCallerIdentity. Requests must
+// carry a valid SigV4 signature, scoped to the endpoint region or the
+// identity region, for the configured credentials or for temporary
+// credentials AssumeRole issued (until they expire). User management answers
+// only in the identity region, as QuickSight does; embedding and searches
+// answer in both. GetSessionEmbedUrl without a user-arn, signed by a role
+// session, signs in the QuickSight user "RoleName/SessionName". The
+// constraints of the API reference are enforced; embed URLs are single-use,
+// valid 5 minutes, and open a small HTML page that stands in for the console
+// or the dashboard. That page ends itself (#qs-session-ended, and a
+// {"qsgate":"session-ended"} message to its parent window) when its session
+// lifetime passes or EndConsoleSessions is called: the simulator's stand-in
+// for QuickSight's own "session expired" page, which sends no event. Test
 // controls inject faults, latency and a rate limit, and record every call.
 //
-// It is not QuickSight: there are no dashboards, analyses, data sets, groups or
-// IAM policies; any dashboard or analysis id of the right shape is accepted;
-// roles are a list of ARNs that every caller may assume, for up to 12 hours
-// (session policies and tags are ignored); IAM users are not mapped to
-// QuickSight users (their GetSessionEmbedUrl calls need a user-arn); users
-// registered through the API are active at once (no invitation flow).
+// It is not QuickSight: dashboards and analyses are names with a list of
+// users who may see them (AddDashboard, AddAnalysis), for the searches only;
+// there are no data sets, groups, folders or IAM policies. Embedding does not
+// check per-dashboard permissions: any dashboard or analysis id of the right
+// shape is accepted, added or not. Roles are a list of ARNs that every caller
+// may assume, for up to 12 hours (session policies and tags are ignored); IAM
+// users are not mapped to QuickSight users (their GetSessionEmbedUrl calls
+// need a user-arn); users registered through the API are active at once (no
+// invitation flow). AllowedDomains are checked and recorded, not enforced on
+// the page (it may be framed anywhere).
 // The credentials are a shared secret for local use: keep it on loopback.
 package qssim
 
@@ -87,37 +96,6 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// User is a QuickSight user known to the simulator.
-type User struct {
-	UserName string
-	Email    string
-	// Role is ADMIN, AUTHOR or READER (or a _PRO / RESTRICTED_ variant).
-	// Empty means READER.
-	Role string
-	// Namespace defaults to "default".
-	Namespace string
-	// IdentityType is QUICKSIGHT or IAM. Empty means QUICKSIGHT.
-	IdentityType string
-	// Inactive users exist but cannot sign in; the zero value is active.
-	Inactive bool
-}
-
-// Call is one API request as the simulator saw it, QuickSight or STS.
-type Call struct {
-	Operation       string // e.g. "GetSessionEmbedUrl", "AssumeRole"; "" if unknown
-	AccountID       string // QuickSight calls: from the path; empty for STS
-	EntryPoint      string // embed calls: the entry point asked for (or derived)
-	SessionLifetime int64  // embed calls: minutes, after defaulting
-	UserArn         string
-	AccessKeyID     string // from the SigV4 credential scope
-	Region          string // from the SigV4 credential scope
-	Principal       string // the caller: CallerArn or an assumed-role ARN; "" if unknown
-	Status          int    // HTTP status answered; 0 if the client went away first
-	ErrorCode       string
-	RequestID       string
-	Time            time.Time // when it was answered (or the client went away), by Config.Now
-}
-
 // Simulator is the QuickSight simulator as an http.Handler. Its methods are
 // safe for concurrent use. Embed URLs are built on the base URL set with
 // SetBaseURL; without one, on the scheme and Host of the API request, so
@@ -135,6 +113,8 @@ type Simulator struct {
 	users      map[string]*userRecord // by ARN
 	roles      map[string]bool        // role ARNs AssumeRole grants
 	sessions   map[string]*embedSession
+	dashboards map[string]*contentRecord // by id
+	analyses   map[string]*contentRecord // by id
 	calls      []Call
 	userFaults map[string]string // user ARN -> error code
 	failNext   int
@@ -210,6 +190,8 @@ func New(cfg Config) (*Simulator, error) {
 		users:      make(map[string]*userRecord),
 		roles:      make(map[string]bool),
 		sessions:   make(map[string]*embedSession),
+		dashboards: make(map[string]*contentRecord),
+		analyses:   make(map[string]*contentRecord),
 		userFaults: make(map[string]string),
 	}
 	for _, role := range cfg.Roles {
@@ -220,7 +202,9 @@ func New(cfg Config) (*Simulator, error) {
 }
 
 // routes is the table of contents: the real QuickSight paths, STS (POST / of
-// the query protocol), then the page that stands in for the console.
+// the query protocol), then the pages that stand in for the console and the
+// dashboard (/embed/ and /embedding/, as QuickSight's URLs) and the status
+// those pages poll.
 func (s *Simulator) routes() *http.ServeMux {
 	unknown := s.api("", func(*http.Request, []byte, *Call) (map[string]any, *apiError) {
 		return nil, newError(ErrUnknownOperation, "The simulator does not implement this operation.")
@@ -231,9 +215,13 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.Handle("GET /accounts/{account}/namespaces/{namespace}/users/{user}", s.api("DescribeUser", s.describeUser))
 	mux.Handle("POST /accounts/{account}/namespaces/{namespace}/users", s.api("RegisterUser", s.registerUser))
 	mux.Handle("GET /accounts/{account}/namespaces/{namespace}/users", s.api("ListUsers", s.listUsers))
+	mux.Handle("POST /accounts/{account}/search/dashboards", s.api("SearchDashboards", s.searchDashboards))
+	mux.Handle("POST /accounts/{account}/search/analyses", s.api("SearchAnalyses", s.searchAnalyses))
 	mux.Handle("GET /accounts/{account}/settings", s.api("DescribeAccountSettings", s.describeAccountSettings))
 	mux.Handle("POST /{$}", s.stsOr(unknown))
-	mux.HandleFunc("GET /embed/{session}/{path...}", s.openEmbedURL)
+	mux.Handle("GET /embed/{session}/{path...}", s.openEmbedURL("embed"))
+	mux.Handle("GET /embedding/{session}/{path...}", s.openEmbedURL("embedding"))
+	mux.HandleFunc("GET /embed-status/{session}", s.embedStatus)
 	mux.Handle("/", unknown)
 	return mux
 }

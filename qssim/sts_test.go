@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -177,7 +178,7 @@ func TestSTSCallsRecorded(t *testing.T) {
 			t.Errorf("call %d has no RequestID or no Time", i)
 		}
 		want[i].RequestID, want[i].Time = got.RequestID, got.Time
-		if got != want[i] {
+		if !reflect.DeepEqual(got, want[i]) {
 			t.Errorf("call %d = %+v, want %+v", i, got, want[i])
 		}
 	}

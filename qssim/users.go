@@ -11,6 +11,21 @@ import (
 	"strings"
 )
 
+// User is a QuickSight user known to the simulator.
+type User struct {
+	UserName string
+	Email    string
+	// Role is ADMIN, AUTHOR or READER (or a _PRO / RESTRICTED_ variant).
+	// Empty means READER.
+	Role string
+	// Namespace defaults to "default".
+	Namespace string
+	// IdentityType is QUICKSIGHT or IAM. Empty means QUICKSIGHT.
+	IdentityType string
+	// Inactive users exist but cannot sign in; the zero value is active.
+	Inactive bool
+}
+
 // describeUser is DescribeUser: GET /accounts/{account}/namespaces/{namespace}/users/{user}
 // The SDK escapes a "/" in the user name ("RoleName/SessionName") as %2F, so
 // the name stays one path segment; PathValue unescapes it.

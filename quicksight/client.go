@@ -1,7 +1,9 @@
 // Package quicksight is the gateway's side of Amazon QuickSight: it asks for
-// console embed URLs (GetSessionEmbedUrl), maps signed-in users to QuickSight
-// user ARNs, and turns AWS errors into this package's own error values. It
-// never caches an embed URL: each one is single-use.
+// embed URLs (GetSessionEmbedUrl, or GenerateEmbedUrlForRegisteredUser with
+// the console or dashboard experience), maps signed-in users to QuickSight
+// identities, lists what a user may open, and turns AWS errors into this
+// package's own error values. It never caches an embed URL: each one is
+// single-use.
 package quicksight
 
 import (
@@ -13,14 +15,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 )
 
-// API is the part of the AWS SDK client the embed call uses.
+// API is the part of the AWS SDK client the embed calls use.
 type API interface {
 	GetSessionEmbedUrl(ctx context.Context, in *quicksight.GetSessionEmbedUrlInput, opts ...func(*quicksight.Options)) (*quicksight.GetSessionEmbedUrlOutput, error)
+	GenerateEmbedUrlForRegisteredUser(ctx context.Context, in *quicksight.GenerateEmbedUrlForRegisteredUserInput, opts ...func(*quicksight.Options)) (*quicksight.GenerateEmbedUrlForRegisteredUserOutput, error)
 }
 
-// Client issues console embed URLs for one QuickSight account.
+// Client issues embed URLs for one QuickSight account.
 type Client struct {
 	API             API
 	AccountID       string
@@ -29,6 +33,14 @@ type Client struct {
 	// Directory, when set, explains an AccessDenied: it asks DescribeUser
 	// (in the identity region) whether the user is a reader.
 	Directory *Directory
+	// RegisteredUser switches to GenerateEmbedUrlForRegisteredUser, which
+	// sends AllowedDomains (at most 3) with every call.
+	RegisteredUser bool
+	AllowedDomains []string
+	// DashboardExperience opens /dashboards/{id} in the Dashboard
+	// experience (read-only, open to readers); registered-user API only.
+	DashboardExperience bool
+	Now                 func() time.Time // nil means time.Now
 }
 
 // Embed is one freshly issued embed URL. URL is a bearer credential: show it
@@ -36,6 +48,21 @@ type Client struct {
 type Embed struct {
 	URL       string
 	RequestID string
+	// ExpiresAt is when the URL stops working if unused (QuickSight's five
+	// minutes).
+	ExpiresAt time.Time
+	// Dashboard is true when the URL opens the Dashboard experience.
+	Dashboard bool
+}
+
+// URLLifetime is how long QuickSight accepts an unused embed URL.
+const URLLifetime = 5 * time.Minute
+
+// Target is what a view opens: a console entry point, and for a dashboard
+// the parameters to pre-filter it with.
+type Target struct {
+	EntryPoint string
+	Params     []Param
 }
 
 // MaxEntryPoint is the longest entry point GetSessionEmbedUrl accepts.
@@ -67,17 +94,62 @@ func CheckEntryPoint(ep string) error {
 	return ErrBadEntryPoint
 }
 
-// SessionEmbedURL calls GetSessionEmbedUrl once for id and entryPoint:
-// with id.UserARN, or, for an IAM role session, signed with id.Creds and
-// without a UserArn. Errors are *Error (see errors.go), or ErrBadEntryPoint
-// before any call.
+// SessionEmbedURL opens a console entry point (EmbedURL without
+// parameters).
 func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint string) (Embed, error) {
-	if err := CheckEntryPoint(entryPoint); err != nil {
+	return c.EmbedURL(ctx, id, Target{EntryPoint: entryPoint})
+}
+
+// EmbedURL makes one embed call for id and t: GetSessionEmbedUrl (with
+// id.UserARN, or, for an IAM role session, signed with id.Creds and without
+// a UserArn), or GenerateEmbedUrlForRegisteredUser with the console or, for
+// a dashboard when DashboardExperience is on, the Dashboard experience.
+// Dashboard parameters go in the URL's fragment. Errors are *Error (see
+// errors.go), or ErrBadEntryPoint and ErrBadParams before any call.
+func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, error) {
+	if err := CheckEntryPoint(t.EntryPoint); err != nil {
 		return Embed{}, err
+	}
+	dashboardID, isDashboard := strings.CutPrefix(t.EntryPoint, "/dashboards/")
+	if len(t.Params) > 0 && !isDashboard {
+		return Embed{}, ErrBadParams
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	ctx, throttled := watchThrottling(ctx)
+	var (
+		out       embedOutput
+		err       error
+		op        string
+		dashboard = c.RegisteredUser && c.DashboardExperience && isDashboard
+	)
+	if c.RegisteredUser {
+		op = "GenerateEmbedUrlForRegisteredUser"
+		out, err = c.registeredUser(ctx, id, t.EntryPoint, dashboard, dashboardID)
+	} else {
+		op = "GetSessionEmbedUrl"
+		out, err = c.session(ctx, id, t.EntryPoint)
+	}
+	if err != nil {
+		e := throttledTimeout(classify(op, err), throttled)
+		if errors.Is(e, ErrAccessDenied) && !dashboard && c.isReader(ctx, id) {
+			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
+		}
+		return Embed{}, e
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	return Embed{
+		URL: withParams(aws.ToString(out.url), t.Params), RequestID: aws.ToString(out.requestID),
+		ExpiresAt: now().Add(URLLifetime), Dashboard: dashboard,
+	}, nil
+}
+
+type embedOutput struct{ url, requestID *string }
+
+func (c *Client) session(ctx context.Context, id Identity, entryPoint string) (embedOutput, error) {
 	in := &quicksight.GetSessionEmbedUrlInput{
 		AwsAccountId:             aws.String(c.AccountID),
 		EntryPoint:               aws.String(entryPoint),
@@ -91,13 +163,31 @@ func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint st
 	}
 	out, err := c.API.GetSessionEmbedUrl(ctx, in, opts...)
 	if err != nil {
-		e := throttledTimeout(classify("GetSessionEmbedUrl", err), throttled)
-		if errors.Is(e, ErrAccessDenied) && c.isReader(ctx, id) {
-			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
-		}
-		return Embed{}, e
+		return embedOutput{}, err
 	}
-	return Embed{URL: aws.ToString(out.EmbedUrl), RequestID: aws.ToString(out.RequestId)}, nil
+	return embedOutput{out.EmbedUrl, out.RequestId}, nil
+}
+
+// registeredUser always names the user by ARN, with the gateway's own
+// credentials (IAM-federated users too).
+func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint string, dashboard bool, dashboardID string) (embedOutput, error) {
+	exp := &types.RegisteredUserEmbeddingExperienceConfiguration{}
+	if dashboard {
+		exp.Dashboard = &types.RegisteredUserDashboardEmbeddingConfiguration{InitialDashboardId: aws.String(dashboardID)}
+	} else {
+		exp.QuickSightConsole = &types.RegisteredUserQuickSightConsoleEmbeddingConfiguration{InitialPath: aws.String(entryPoint)}
+	}
+	out, err := c.API.GenerateEmbedUrlForRegisteredUser(ctx, &quicksight.GenerateEmbedUrlForRegisteredUserInput{
+		AwsAccountId:             aws.String(c.AccountID),
+		UserArn:                  aws.String(id.UserARN),
+		SessionLifetimeInMinutes: aws.Int64(c.SessionLifetime),
+		AllowedDomains:           c.AllowedDomains,
+		ExperienceConfiguration:  exp,
+	})
+	if err != nil {
+		return embedOutput{}, err
+	}
+	return embedOutput{out.EmbedUrl, out.RequestId}, nil
 }
 
 // isReader is a diagnosis made only after AccessDenied: QuickSight refuses

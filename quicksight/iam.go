@@ -41,6 +41,15 @@ type IAMMapper struct {
 	creds                                   *lru.Cache[string, *aws.CredentialsCache]
 	known                                   *expirable.LRU[string, User]
 	flight                                  singleflight.Group
+	byARN                                   bool
+}
+
+// ByARN makes the mapper name users by their QuickSight ARN and assume no
+// role: GenerateEmbedUrlForRegisteredUser embeds any user, IAM-federated
+// ones too, by ARN with the gateway's own credentials.
+func (m *IAMMapper) ByARN() *IAMMapper {
+	m.byARN = true
+	return m
 }
 
 // RoleARNRE is the shape of an IAM role ARN (QSGATE_IAM_ROLE_ARN).
@@ -74,14 +83,14 @@ func (m *IAMMapper) Identity(ctx context.Context, p Person) (Identity, error) {
 	}
 	session := RoleSessionName(email)
 	userName := m.roleName + "/" + session
-	id := Identity{
-		UserARN: fmt.Sprintf("arn:%s:quicksight:%s:%s:user/%s/%s", m.partition, m.dir.Region(), m.accountID, ns, userName),
-		Creds:   m.sessionCreds(session),
-	}
-	// Fetch the credentials now (cached when warm), so an STS refusal is
-	// reported as such, not as a failed QuickSight call.
-	if _, err := id.Creds.Retrieve(ctx); err != nil {
-		return Identity{}, classify("AssumeRole", err)
+	id := Identity{UserARN: fmt.Sprintf("arn:%s:quicksight:%s:%s:user/%s/%s", m.partition, m.dir.Region(), m.accountID, ns, userName)}
+	if !m.byARN {
+		id.Creds = m.sessionCreds(session)
+		// Fetch the credentials now (cached when warm), so an STS refusal
+		// is reported as such, not as a failed QuickSight call.
+		if _, err := id.Creds.Retrieve(ctx); err != nil {
+			return Identity{}, classify("AssumeRole", err)
+		}
 	}
 	if m.register {
 		u, err := m.ensureUser(ctx, p, ns, userName, session)
@@ -97,10 +106,11 @@ func (m *IAMMapper) sessionCreds(session string) *aws.CredentialsCache {
 	if c, ok := m.creds.Get(session); ok {
 		return c
 	}
-	c := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(m.sts, m.roleARN, func(o *stscreds.AssumeRoleOptions) {
+	assume := stscreds.NewAssumeRoleProvider(m.sts, m.roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = session
 		o.Duration = roleSessionDuration
-	}), func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleSessionRenew })
+	})
+	c := aws.NewCredentialsCache(deadline{assume, m.dir.timeout}, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleSessionRenew })
 	// Two first views at once must share one cache, so one AssumeRole.
 	if found, _ := m.creds.ContainsOrAdd(session, c); found {
 		if prev, ok := m.creds.Get(session); ok {
@@ -108,6 +118,28 @@ func (m *IAMMapper) sessionCreds(session string) *aws.CredentialsCache {
 		}
 	}
 	return c
+}
+
+// deadline bounds a credentials provider: aws.CredentialsCache calls it
+// with a context stripped of the caller's deadline, and a hung STS must
+// not hold a slot of the gateway's AWS call budget for ever.
+type deadline struct {
+	aws.CredentialsProvider
+	timeout time.Duration
+}
+
+func (d deadline) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	return d.CredentialsProvider.Retrieve(ctx)
+}
+
+// Forget drops what is cached about p's registration (QuickSight said the
+// user does not exist); the role credentials stay, they are still good.
+func (m *IAMMapper) Forget(p Person) {
+	if email, ns, err := lookupKey(p); err == nil {
+		m.known.Remove(ns + "\x00" + m.roleName + "/" + RoleSessionName(email))
+	}
 }
 
 // ensureUser makes sure QuickSight knows the role session's user:
@@ -161,8 +193,8 @@ var sessionNameRE = regexp.MustCompile(`^[\w+,.@-]{2,64}$`)
 // RoleSessionName derives the STS session name of a user from their email
 // (lower-cased). An address that already fits STS's rules ([\w+=,.@-],
 // 2-64 characters) and holds no "=" is used as it is. Any other keeps its
-// allowed characters, cut to fit, and ends in "=" and 12 hex digits of the
-// address's SHA-256: stable for one user, and two addresses that differ only
+// allowed characters, cut to 39, and ends in "=" and 24 hex digits (96
+// bits) of the address's SHA-256: stable for one user, and two addresses that differ only
 // in dropped characters get different names. No as-is name contains "=",
 // so no address can take the derived name of another.
 func RoleSessionName(email string) string {
@@ -176,11 +208,11 @@ func RoleSessionName(email string) string {
 		}
 	}
 	kept := b.String()
-	if len(kept) > 51 {
-		kept = kept[:51]
+	if len(kept) > 39 {
+		kept = kept[:39]
 	}
 	sum := sha256.Sum256([]byte(email))
-	return kept + "=" + hex.EncodeToString(sum[:6])
+	return kept + "=" + hex.EncodeToString(sum[:12])
 }
 
 // sessionRune is one of [\w+,.@-] (ASCII), the allowed characters but "=".

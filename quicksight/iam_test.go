@@ -58,7 +58,7 @@ func TestRoleSessionName(t *testing.T) {
 	tests := []struct {
 		email string
 		// want is the name, or, ending in "=", the kept characters of a
-		// derived name (12 hex digits follow).
+		// derived name (24 hex digits follow).
 		want string
 	}{
 		{"alice@corp.test", "alice@corp.test"},
@@ -67,7 +67,7 @@ func TestRoleSessionName(t *testing.T) {
 		{"a=b@x.com", "ab@x.com="},
 		{"spaces in@x.com", "spacesin@x.com="},
 		{"élise@x.com", "lise@x.com="},
-		{long, long[:51] + "="},
+		{long, long[:39] + "="},
 		{"a@", "a@"}, // not an address, but the shortest name STS takes
 		{"", "="},
 	}
@@ -80,8 +80,8 @@ func TestRoleSessionName(t *testing.T) {
 			t.Errorf("RoleSessionName(%q) = %q, then %q; want it stable", tt.email, got, again)
 		}
 		if kept, derived := strings.CutSuffix(tt.want, "="); derived {
-			if !regexp.MustCompile(`^` + regexp.QuoteMeta(kept) + `=[0-9a-f]{12}$`).MatchString(got) {
-				t.Errorf("RoleSessionName(%q) = %q, want %q + \"=\" + 12 hex digits", tt.email, got, kept)
+			if !regexp.MustCompile(`^` + regexp.QuoteMeta(kept) + `=[0-9a-f]{24}$`).MatchString(got) {
+				t.Errorf("RoleSessionName(%q) = %q, want %q + \"=\" + 24 hex digits", tt.email, got, kept)
 			}
 		} else if got != tt.want {
 			t.Errorf("RoleSessionName(%q) = %q, want %q", tt.email, got, tt.want)

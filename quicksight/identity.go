@@ -53,3 +53,12 @@ func (m *FileMapper) Identity(_ context.Context, p Person) (Identity, error) {
 	arn, err := m.UserARN(p.Claims)
 	return Identity{UserARN: arn}, err
 }
+
+// PreviewARN is the ARN the template gives p, without any AWS call.
+func (m *TemplateMapper) PreviewARN(p Person) (string, error) { return m.arn(p.Claims, p.Namespace) }
+
+// PreviewARN is p's row of the map file, without any AWS call.
+func (m *FileMapper) PreviewARN(p Person) (string, error) { return m.UserARN(p.Claims) }
+
+// PreviewARN is p's row of the current map file, without any AWS call.
+func (f *MapFile) PreviewARN(p Person) (string, error) { return f.current.Load().UserARN(p.Claims) }

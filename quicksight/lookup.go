@@ -27,8 +27,15 @@ type LookupMapper struct {
 	names   *NameTemplate // nil: list the namespace
 	found   *expirable.LRU[string, User]
 	missing *expirable.LRU[string, string] // key -> why ("" not found, else the reason)
-	flight  singleflight.Group
+	// listed keeps each namespace's last listing (emails to users) as long
+	// as a "not found": it answers every email it does not hold, so users
+	// QuickSight does not know cost no new listing each.
+	listed *expirable.LRU[string, map[string][]User]
+	flight singleflight.Group
 }
+
+// maxListedNamespaces bounds the listings kept.
+const maxListedNamespaces = 16
 
 // NewLookupMapper looks users up through dir; names may be nil.
 func NewLookupMapper(dir *Directory, names *NameTemplate, ttl time.Duration) *LookupMapper {
@@ -37,6 +44,7 @@ func NewLookupMapper(dir *Directory, names *NameTemplate, ttl time.Duration) *Lo
 		names:   names,
 		found:   expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
 		missing: expirable.NewLRU[string, string](UserCacheSize, nil, min(ttl, MaxMissingTTL)),
+		listed:  expirable.NewLRU[string, map[string][]User](maxListedNamespaces, nil, min(ttl, MaxMissingTTL)),
 	}
 }
 
@@ -92,13 +100,17 @@ func (m *LookupMapper) find(ctx context.Context, p Person, ns, email string) (Us
 		}
 		return m.describe(ctx, ns, name, email)
 	}
-	v, err := m.shared(ctx, "list\x00"+ns, func(ctx context.Context) (any, error) {
-		return m.listNamespace(ctx, ns)
-	})
-	if err != nil {
-		return User{}, false, err
+	byEmail, ok := m.listed.Get(ns)
+	if !ok {
+		v, err := m.shared(ctx, "list\x00"+ns, func(ctx context.Context) (any, error) {
+			return m.listNamespace(ctx, ns)
+		})
+		if err != nil {
+			return User{}, false, err
+		}
+		byEmail = v.(map[string][]User)
 	}
-	switch users := v.(map[string][]User)[email]; len(users) {
+	switch users := byEmail[email]; len(users) {
 	case 0:
 		m.missing.Add(key, "")
 		return User{}, false, nil
@@ -153,6 +165,7 @@ func (m *LookupMapper) listNamespace(ctx context.Context, ns string) (map[string
 			m.found.Add(cacheKey(ns, email), users[0])
 		}
 	}
+	m.listed.Add(ns, byEmail)
 	return byEmail, nil
 }
 
@@ -169,10 +182,20 @@ func (m *LookupMapper) shared(ctx context.Context, key string, fn func(context.C
 	}
 }
 
-// forget drops what is cached about one user.
+// forget drops what is cached about one user, and the namespace's
+// listing, which no longer tells the truth about them.
 func (m *LookupMapper) forget(ns, email string) {
 	m.found.Remove(cacheKey(ns, email))
 	m.missing.Remove(cacheKey(ns, email))
+	m.listed.Remove(ns)
+}
+
+// Forget drops what is cached about p: QuickSight said their user does not
+// exist (deleted, or re-emailed), so the next view looks again.
+func (m *LookupMapper) Forget(p Person) {
+	if email, ns, err := lookupKey(p); err == nil {
+		m.forget(ns, email)
+	}
 }
 
 // isKind reports whether err is an *Error of kind.

@@ -97,3 +97,6 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 	}
 	return v.(User), nil
 }
+
+// Forget drops what is cached about p (see LookupMapper.Forget).
+func (m *RegisterMapper) Forget(p Person) { m.lookup.Forget(p) }

@@ -1,4 +1,5 @@
-// Package static holds the portal's stylesheet, embedded in the binary and
+// Package static holds the portal's stylesheet and its two small scripts
+// (the embed page's session renewal, the home page's filter), embedded in the binary and
 // served under /static/, with a content fingerprint so a deploy never serves
 // stale CSS.
 package static
@@ -12,7 +13,7 @@ import (
 
 // Files is served under /static/ (so css/app.css is /static/css/app.css).
 //
-//go:embed css
+//go:embed css js
 var Files embed.FS
 
 // Version is a fingerprint of every file: asset URLs carry it as ?v=, so a
