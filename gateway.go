@@ -21,8 +21,10 @@ import (
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/config"
 	"github.com/qsgate/qsgate/handlers"
 	"github.com/qsgate/qsgate/limit"
@@ -99,6 +101,26 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if problem != nil {
 		return nil, config.Problems{*problem}
 	}
+	// With Redis, the instances share the view limit, the AWS call budget
+	// and the user lookups; each falls back to its own when Redis is down.
+	var views handlers.ViewLimiter = limit.NewPerUser(cfg.EmbedRate)
+	var clusterReady func(context.Context) error
+	var redisClient *redis.Client
+	if cfg.RedisURL != "" {
+		if redisClient, err = cluster.NewClient(cfg.RedisURL); err != nil {
+			return nil, config.Problems{{Var: "QSGATE_REDIS_URL", Rule: "cannot use it"}}
+		}
+		shared := cluster.NewRateLimiter(redisClient)
+		budget.Share(shared)
+		views = limit.NewSharedPerUser(shared, cfg.EmbedRate)
+		switch m := mapper.(type) {
+		case *quicksight.LookupMapper:
+			m.Share(cluster.NewCache(redisClient, "users"))
+		case *quicksight.RegisterMapper:
+			m.Share(cluster.NewCache(redisClient, "users"))
+		}
+		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
+	}
 	a, err := auth.New(auth.Config{
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
@@ -135,11 +157,14 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 		m.WatchAdmission(budget, retryBudget)
+		if clusterReady != nil {
+			m.WatchCluster(func() bool { return clusterReady(context.Background()) == nil }, limit.Fallbacks.Load)
+		}
 		rec = m
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
-		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: limit.NewPerUser(cfg.EmbedRate), Pages: pages, Logger: log,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout,
 		PublicURL:   cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,

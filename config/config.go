@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qsgate/qsgate/access"
+	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 )
@@ -38,6 +39,16 @@ type Config struct {
 
 	SessionKeys [][]byte      // QSGATE_SESSION_KEYS, first one signs
 	SessionTTL  time.Duration // QSGATE_SESSION_TTL
+	// SessionStore is QSGATE_SESSION_STORE: "cookie" or "redis".
+	SessionStore string
+	// RedisURL is QSGATE_REDIS_URL: sessions (with the redis store) and the
+	// cluster's shared limits and lookup cache. Holds a password: never log.
+	RedisURL       string
+	SessionIdle    time.Duration // QSGATE_SESSION_IDLE; 0 is off
+	SessionRefresh time.Duration // QSGATE_SESSION_REFRESH; 0 is off
+	// RefreshGrace is QSGATE_SESSION_REFRESH_GRACE: how long past the
+	// refresh interval a session lives while the provider cannot be reached.
+	RefreshGrace time.Duration
 
 	AccountID       string // QSGATE_QUICKSIGHT_ACCOUNT_ID
 	Namespace       string // QSGATE_QUICKSIGHT_NAMESPACE
@@ -185,6 +196,35 @@ func (r reader) mapping(c *Config) {
 	}
 }
 
+// sessions checks the session store's settings.
+func (r reader) sessions(c *Config) {
+	if c.RedisURL != "" {
+		if err := cluster.CheckURL(c.RedisURL); err != nil {
+			r.p.Add("QSGATE_REDIS_URL", "%v", err) // never echo it: it holds the password
+		}
+	} else if c.SessionStore == "redis" {
+		r.p.Add("QSGATE_REDIS_URL", "missing: QSGATE_SESSION_STORE=redis keeps sessions there")
+	}
+	if c.SessionIdle != 0 && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionTTL) {
+		r.p.Add("QSGATE_SESSION_IDLE", "must be 0 (off) or between 1m and QSGATE_SESSION_TTL (%s), got %s", c.SessionTTL, c.SessionIdle)
+	}
+	if c.SessionRefresh != 0 && c.SessionRefresh < time.Minute {
+		r.p.Add("QSGATE_SESSION_REFRESH", "must be 0 (off) or at least 1m, got %s", c.SessionRefresh)
+	}
+}
+
+// RedactedRedisURL is QSGATE_REDIS_URL without its password.
+func (c Config) RedactedRedisURL() string {
+	u, err := url.Parse(c.RedisURL)
+	if err != nil || c.RedisURL == "" {
+		return ""
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "hidden")
+	}
+	return u.String()
+}
+
 // embedding checks the settings of the registered-user API.
 func (r reader) embedding(c *Config) {
 	extra := access.List(r.str("QSGATE_ALLOWED_EMBED_DOMAINS", ""))
@@ -297,6 +337,11 @@ func Load(getenv func(string) string) (Config, error) {
 		TrustUnverifiedEmail: r.boolean("QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL"),
 		SessionKeys:          r.keys("QSGATE_SESSION_KEYS"),
 		SessionTTL:           r.duration("QSGATE_SESSION_TTL", 10*time.Hour, 5*time.Minute, 30*24*time.Hour),
+		SessionStore:         r.oneOf("QSGATE_SESSION_STORE", "cookie", "cookie", "redis"),
+		RedisURL:             r.str("QSGATE_REDIS_URL", ""),
+		SessionIdle:          r.duration("QSGATE_SESSION_IDLE", 0, 0, 30*24*time.Hour),
+		SessionRefresh:       r.duration("QSGATE_SESSION_REFRESH", 0, 0, 24*time.Hour),
+		RefreshGrace:         r.duration("QSGATE_SESSION_REFRESH_GRACE", 15*time.Minute, 0, 24*time.Hour),
 		AccountID:            r.match("QSGATE_QUICKSIGHT_ACCOUNT_ID", "", accountRE, "must be 12 digits"),
 		Namespace:            r.match("QSGATE_QUICKSIGHT_NAMESPACE", "default", namespaceRE, "must be 1-64 of letters, digits, '.', '_' or '-'"),
 		IdentityRegion:       r.optionalMatch("QSGATE_QUICKSIGHT_IDENTITY_REGION", regionRE, "must be an AWS region such as us-east-1"),
@@ -326,6 +371,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Access = r.policy(c.Namespace)
 	r.crossChecks(&c)
 	r.embedding(&c)
+	r.sessions(&c)
 	if len(p) > 0 {
 		return Config{}, p
 	}
@@ -347,6 +393,13 @@ func (c Config) Summary() string {
 	line("QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL", strconv.FormatBool(c.TrustUnverifiedEmail))
 	line("QSGATE_SESSION_KEYS", fmt.Sprintf("%d key(s), hidden", len(c.SessionKeys)))
 	line("QSGATE_SESSION_TTL", c.SessionTTL.String())
+	line("QSGATE_SESSION_STORE", c.SessionStore)
+	line("QSGATE_REDIS_URL", cmpOr(c.RedactedRedisURL(), "(none: every instance keeps its own state)"))
+	line("QSGATE_SESSION_IDLE", cmpOr(durationOrOff(c.SessionIdle), "off"))
+	line("QSGATE_SESSION_REFRESH", cmpOr(durationOrOff(c.SessionRefresh), "off"))
+	if c.SessionRefresh > 0 {
+		line("QSGATE_SESSION_REFRESH_GRACE", c.RefreshGrace.String())
+	}
 	line("QSGATE_QUICKSIGHT_ACCOUNT_ID", c.AccountID)
 	line("QSGATE_QUICKSIGHT_NAMESPACE", c.Namespace)
 	line("QSGATE_QUICKSIGHT_IDENTITY_REGION", cmpOr(c.IdentityRegion, "(the AWS region)"))
@@ -405,6 +458,13 @@ func (c Config) Summary() string {
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
 	line("QSGATE_LOG_FORMAT", c.LogFormat)
 	return b.String()
+}
+
+func durationOrOff(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 func cmpOr(v, fallback string) string {

@@ -150,6 +150,12 @@ func TestLoadProblems(t *testing.T) {
 		{"bare wildcard", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://*"}, `must be an https origin`},
 		{"four embed domains", map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user", "QSGATE_ALLOWED_EMBED_DOMAINS": "https://a.example.com,https://b.example.com,https://*.c.example.com"}, "QSGATE_ALLOWED_EMBED_DOMAINS: QuickSight takes at most 3 domains, and QSGATE_PUBLIC_URL is one of them: got 4 in all"},
 		{"title with a newline", map[string]string{"QSGATE_PORTAL_TITLE": "Sales\nPortal"}, "QSGATE_PORTAL_TITLE: must be one line of at most 80 characters"},
+		{"redis store without url", map[string]string{"QSGATE_SESSION_STORE": "redis"}, "QSGATE_REDIS_URL: missing: QSGATE_SESSION_STORE=redis keeps sessions there"},
+		{"unknown store", map[string]string{"QSGATE_SESSION_STORE": "memcached"}, `QSGATE_SESSION_STORE: must be one of cookie, redis, got "memcached"`},
+		{"bad redis url", map[string]string{"QSGATE_REDIS_URL": "http://:s3cr3t-pass@redis:6379"}, "QSGATE_REDIS_URL: must be redis://"},
+		{"idle too short", map[string]string{"QSGATE_SESSION_IDLE": "10s"}, "QSGATE_SESSION_IDLE: must be 0 (off) or between 1m and QSGATE_SESSION_TTL"},
+		{"idle past the ttl", map[string]string{"QSGATE_SESSION_IDLE": "11h"}, "QSGATE_SESSION_IDLE: must be 0 (off) or between 1m and QSGATE_SESSION_TTL (10h0m0s), got 11h0m0s"},
+		{"refresh too often", map[string]string{"QSGATE_SESSION_REFRESH": "5s"}, "QSGATE_SESSION_REFRESH: must be 0 (off) or at least 1m, got 5s"},
 		{"bad embed rate", map[string]string{"QSGATE_EMBED_RATE": "30 per minute"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h (N from 1 to 1000000), or 0 for no limit, got "30 per minute"`},
 		{"embed rate unit", map[string]string{"QSGATE_EMBED_RATE": "30/d"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h`},
 		{"bad max rps", map[string]string{"QSGATE_QUICKSIGHT_MAX_RPS": "0"}, `QSGATE_QUICKSIGHT_MAX_RPS: must be a number from 0.1 to 1000, got "0"`},
@@ -239,6 +245,24 @@ func TestLoadEmbedding(t *testing.T) {
 	}
 	if c.PortalTitle != "Sales analytics" || c.DashboardExperience != "dashboard" {
 		t.Errorf("title %q, experience %q", c.PortalTitle, c.DashboardExperience)
+	}
+}
+
+// The Redis URL's password never reaches a message or the summary.
+func TestRedisPasswordHidden(t *testing.T) {
+	env := valid()
+	env["QSGATE_REDIS_URL"] = "http://:s3cr3t-pass@redis:6379"
+	if _, err := Load(getenv(env)); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error = %v; want a problem that does not show the password", err)
+	}
+	env["QSGATE_REDIS_URL"] = "rediss://:s3cr3t-pass@redis.internal:6380/2"
+	env["QSGATE_SESSION_STORE"] = "redis"
+	c, err := Load(getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.Summary(), "s3cr3t") || !strings.Contains(c.Summary(), "rediss://:hidden@redis.internal:6380/2") {
+		t.Errorf("summary:\n%s", c.Summary())
 	}
 }
 

@@ -14,12 +14,18 @@ func healthz() echo.HandlerFunc {
 }
 
 // readyz is GET/HEAD /readyz: OIDC discovery is done (the AWS configuration
-// was loaded before the server started), so sign-in and embedding can work,
-// and the instance is not shutting down.
+// was loaded before the server started), Redis answers when one is
+// configured, so sign-in and embedding can work, and the instance is not
+// shutting down.
 func readyz(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !d.Auth.Ready() {
 			return c.String(http.StatusServiceUnavailable, "not ready: OIDC discovery pending\n")
+		}
+		if d.ClusterReady != nil {
+			if err := d.ClusterReady(c.Request().Context()); err != nil {
+				return c.String(http.StatusServiceUnavailable, "not ready: Redis (QSGATE_REDIS_URL) does not answer\n")
+			}
 		}
 		if d.Draining != nil && d.Draining() {
 			return c.String(http.StatusServiceUnavailable, "not ready: shutting down\n")

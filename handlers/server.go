@@ -95,7 +95,9 @@ type Deps struct {
 	PublicURL      *url.URL
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
 	Draining       func() bool  // true once shutdown began; nil means never
-	Metrics        Recorder     // nil means none
+	// ClusterReady reports whether Redis answers; nil means no Redis.
+	ClusterReady func(ctx context.Context) error
+	Metrics      Recorder // nil means none
 }
 
 // NewServer builds the Echo application with its middleware and routes.

@@ -23,6 +23,8 @@ var ErrBudget = errors.New("the gateway's QuickSight call budget is spent")
 // one that cannot get room in time fails with ErrBudget at once.
 type Budget struct {
 	rate    *rate.Limiter
+	shared  SharedRate // nil: this instance alone
+	sharedN int        // calls a second, for the shared allowance
 	slots   *semaphore.Weighted
 	waiting atomic.Int64
 	shed    atomic.Int64
@@ -32,8 +34,9 @@ type Budget struct {
 // inflight at once.
 func NewBudget(rps float64, inflight int) *Budget {
 	return &Budget{
-		rate:  rate.NewLimiter(rate.Limit(rps), max(1, int(rps))),
-		slots: semaphore.NewWeighted(int64(inflight)),
+		rate:    rate.NewLimiter(rate.Limit(rps), max(1, int(rps))),
+		sharedN: max(1, int(rps)),
+		slots:   semaphore.NewWeighted(int64(inflight)),
 	}
 }
 
@@ -63,8 +66,17 @@ func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 		wait, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
 		defer cancel()
 	}
-	if err := b.rate.Wait(wait); err != nil {
-		return nil, b.refuse(ctx, b.tokenDelay())
+	handled := false
+	if b.shared != nil {
+		var err error
+		if handled, err = b.sharedWait(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	if !handled {
+		if err := b.rate.Wait(wait); err != nil {
+			return nil, b.refuse(ctx, b.tokenDelay())
+		}
 	}
 	if err := b.slots.Acquire(wait, 1); err != nil {
 		return nil, b.refuse(ctx, time.Second)

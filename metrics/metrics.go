@@ -87,6 +87,26 @@ func (m *Metrics) WatchAdmission(b BudgetSource, retries RetrySource) {
 	)
 }
 
+// WatchCluster exports whether Redis answers (asked when scraped) and how
+// many limit decisions fell back to this instance alone.
+func (m *Metrics) WatchCluster(up func() bool, fallbacks func() int64) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qsgate_redis_up",
+			Help: "1 when Redis (QSGATE_REDIS_URL) answered a ping at scrape time, else 0.",
+		}, func() float64 {
+			if up() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qsgate_limit_fallbacks_total",
+			Help: "Limit decisions made by this instance alone because Redis did not answer.",
+		}, func() float64 { return float64(fallbacks()) }),
+	)
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

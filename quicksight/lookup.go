@@ -32,6 +32,10 @@ type LookupMapper struct {
 	// QuickSight does not know cost no new listing each.
 	listed *expirable.LRU[string, map[string][]User]
 	flight singleflight.Group
+	// cluster, when set, is the cache shared by instances (shared.go).
+	cluster    SharedCache
+	ttl        time.Duration
+	missingTTL time.Duration
 }
 
 // maxListedNamespaces bounds the listings kept.
@@ -40,11 +44,13 @@ const maxListedNamespaces = 16
 // NewLookupMapper looks users up through dir; names may be nil.
 func NewLookupMapper(dir *Directory, names *NameTemplate, ttl time.Duration) *LookupMapper {
 	return &LookupMapper{
-		dir:     dir,
-		names:   names,
-		found:   expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
-		missing: expirable.NewLRU[string, string](UserCacheSize, nil, min(ttl, MaxMissingTTL)),
-		listed:  expirable.NewLRU[string, map[string][]User](maxListedNamespaces, nil, min(ttl, MaxMissingTTL)),
+		dir:        dir,
+		names:      names,
+		ttl:        ttl,
+		missingTTL: min(ttl, MaxMissingTTL),
+		found:      expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
+		missing:    expirable.NewLRU[string, string](UserCacheSize, nil, min(ttl, MaxMissingTTL)),
+		listed:     expirable.NewLRU[string, map[string][]User](maxListedNamespaces, nil, min(ttl, MaxMissingTTL)),
 	}
 }
 
@@ -84,6 +90,11 @@ func cacheKey(namespace, email string) string { return namespace + "\x00" + emai
 // waiting on the same question.
 func (m *LookupMapper) find(ctx context.Context, p Person, ns, email string) (User, bool, error) {
 	key := cacheKey(ns, email)
+	if _, ok := m.found.Peek(key); !ok {
+		if _, ok := m.missing.Peek(key); !ok {
+			m.fromShared(ctx, ns, email)
+		}
+	}
 	if u, ok := m.found.Get(key); ok {
 		return u, true, nil
 	}
@@ -113,12 +124,15 @@ func (m *LookupMapper) find(ctx context.Context, p Person, ns, email string) (Us
 	switch users := byEmail[email]; len(users) {
 	case 0:
 		m.missing.Add(key, "")
+		m.toShared(ctx, ns, email, sharedEntry{Missing: true}, m.missingTTL)
 		return User{}, false, nil
 	case 1:
+		m.toShared(ctx, ns, email, sharedEntry{User: &users[0]}, m.ttl)
 		return users[0], true, nil
 	default:
 		why := fmt.Sprintf("%d QuickSight users in namespace %s have this email", len(users), ns)
 		m.missing.Add(key, why)
+		m.toShared(ctx, ns, email, sharedEntry{Missing: true, Why: why}, m.missingTTL)
 		return User{}, false, fmt.Errorf("%w: %s", ErrNoMapping, why)
 	}
 }
@@ -134,6 +148,7 @@ func (m *LookupMapper) describe(ctx context.Context, ns, name, email string) (Us
 	switch {
 	case isKind(err, ErrUserNotFound):
 		m.missing.Add(key, "")
+		m.toShared(ctx, ns, email, sharedEntry{Missing: true}, m.missingTTL)
 		return User{}, false, nil
 	case err != nil:
 		return User{}, false, err
@@ -142,9 +157,11 @@ func (m *LookupMapper) describe(ctx context.Context, ns, name, email string) (Us
 	if got, _ := emailKey(u.Email); got != email {
 		why := fmt.Sprintf("QuickSight user %s has another email", name)
 		m.missing.Add(key, why)
+		m.toShared(ctx, ns, email, sharedEntry{Missing: true, Why: why}, m.missingTTL)
 		return User{}, false, fmt.Errorf("%w: %s", ErrNoMapping, why)
 	}
 	m.found.Add(key, u)
+	m.toShared(ctx, ns, email, sharedEntry{User: &u}, m.ttl)
 	return u, true, nil
 }
 
@@ -188,6 +205,9 @@ func (m *LookupMapper) forget(ns, email string) {
 	m.found.Remove(cacheKey(ns, email))
 	m.missing.Remove(cacheKey(ns, email))
 	m.listed.Remove(ns)
+	if m.cluster != nil {
+		_ = m.cluster.Delete(context.Background(), sharedKey(ns, email))
+	}
 }
 
 // Forget drops what is cached about p: QuickSight said their user does not

@@ -90,6 +90,7 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 		}
 		m.lookup.forget(ns, email)
 		m.lookup.found.Add(cacheKey(ns, email), u)
+		m.lookup.toShared(ctx, ns, email, sharedEntry{User: &u}, m.lookup.ttl)
 		return u, nil
 	})
 	if err != nil {
@@ -100,3 +101,10 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 
 // Forget drops what is cached about p (see LookupMapper.Forget).
 func (m *RegisterMapper) Forget(p Person) { m.lookup.Forget(p) }
+
+// Share makes the lookups and registrations visible to every instance
+// (see LookupMapper.Share).
+func (m *RegisterMapper) Share(c SharedCache) *RegisterMapper {
+	m.lookup.Share(c)
+	return m
+}
