@@ -81,12 +81,14 @@ func (s *Simulator) SetRateLimit(perSecond int) {
 	}
 }
 
-// ClearFaults removes user faults, pending FailNext faults, latency and the rate limit.
+// ClearFaults removes user faults, pending FailNext and BreakNext faults,
+// latency and the rate limit.
 func (s *Simulator) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.userFaults)
 	s.failNext, s.failCode, s.latency, s.limiter = 0, "", 0, nil
+	s.breakNext, s.breakHow = 0, 0
 }
 
 // Calls returns a copy of the API calls seen so far, oldest first.

@@ -36,7 +36,15 @@ func (s *Simulator) api(name string, op operation) http.Handler {
 		}
 		out["RequestId"] = c.RequestID
 		c.Status = status
-		s.record(r.Context(), "quicksight call", c)
+		if how := s.takeBreak(); how != 0 {
+			c.ErrorCode = "Break"
+			s.record(r.Context(), "quicksight call", c)
+			if writeBroken(w, how) {
+				return
+			}
+		} else {
+			s.record(r.Context(), "quicksight call", c)
+		}
 
 		body, err := json.Marshal(out)
 		if err != nil {

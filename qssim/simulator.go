@@ -119,6 +119,8 @@ type Simulator struct {
 	userFaults map[string]string // user ARN -> error code
 	failNext   int
 	failCode   string
+	breakNext  int
+	breakHow   Break
 	latency    time.Duration
 	limiter    *rate.Limiter // the SetRateLimit token bucket; nil: no limit
 }
