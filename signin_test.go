@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -456,5 +457,64 @@ func TestProviderErrorBodiesNotLogged(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q:\n%s", secret, logs)
 		}
+	}
+}
+
+// forgetfulProvider wraps the provider's token endpoint so that it accepts
+// a code twice and ignores PKCE, answering a replay with the first
+// answer: a sloppy provider. The gateway must refuse the replay by itself.
+func forgetfulProvider() func(http.Handler) http.Handler {
+	var mu sync.Mutex
+	answers := map[string][]byte{}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, mockoidc.TokenEndpoint) || r.ParseForm() != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			code := r.PostForm.Get("code")
+			mu.Lock()
+			saved, seen := answers[code]
+			mu.Unlock()
+			if seen {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(saved)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if rec.Code == http.StatusOK {
+				mu.Lock()
+				answers[code] = rec.Body.Bytes()
+				mu.Unlock()
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	}
+}
+
+// A code stolen from someone's callback, pasted into the attacker's own
+// login, against a provider that would redeem it again: the ID token it
+// yields carries the victim's nonce, not the attacker's, so the gateway
+// refuses it without the provider's help.
+func TestReplayedCodeWithoutProviderHelp(t *testing.T) {
+	s := startStack(t, nil, forgetfulProvider())
+	victim := newBrowser(t)
+	cb := s.loginRedirect(victim, alice, "/")
+	if p := victim.do(victim.noFollow(), http.MethodGet, cb.String(), nil); p.status != 302 {
+		t.Fatalf("the victim's sign-in = %d", p.status)
+	}
+	mallory := newBrowser(t)
+	own := s.loginRedirect(mallory, rita, "/")
+	q := own.Query()
+	q.Set("code", cb.Query().Get("code"))
+	own.RawQuery = q.Encode()
+	s.refused(mallory, mallory.do(mallory.noFollow(), http.MethodGet, own.String(), nil), "a replayed code the provider redeems again")
+	if !strings.Contains(s.logs.String(), "nonce") {
+		t.Errorf("the refusal's reason (nonce) is not in the log:\n%s", s.logs)
 	}
 }
