@@ -4,11 +4,15 @@
 // settings a gateway needs to use them. One Options.Mapping picks the
 // user-mapping mode to show (template, lookup, register, iam): it decides
 // which QuickSight users the simulator holds and the QSGATE_USER_MAPPING
-// settings. `qsgate demo` and the end-to-end tests use it. It is never for
-// production: anyone can sign in as anyone.
+// settings. Options.API and Options.DashboardExperience pick the embedding
+// API and what a dashboard opens in. In every mode the simulator holds a few
+// dashboards and analyses shared with some of the users, so the home page
+// lists something. `qsgate demo` and the end-to-end tests use it. It is
+// never for production: anyone can sign in as anyone.
 package demo
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -18,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +46,39 @@ type Options struct {
 	// means MappingTemplate. It decides which QuickSight users the
 	// simulator holds and the QSGATE_USER_MAPPING settings.
 	Mapping string
-	Logger  *slog.Logger // nil discards
+	// API is QSGATE_QUICKSIGHT_API, one of APIs(); "" means APISession.
+	API string
+	// DashboardExperience is QSGATE_DASHBOARD_EXPERIENCE, one of
+	// DashboardExperiences(); "" means ExperienceConsole.
+	// ExperienceDashboard needs APIRegisteredUser.
+	DashboardExperience string
+	Logger              *slog.Logger // nil discards
 }
+
+// Embedding APIs, spelled as QSGATE_QUICKSIGHT_API spells them.
+const (
+	// APISession is GetSessionEmbedUrl, the gateway's default.
+	APISession = "session"
+	// APIRegisteredUser is GenerateEmbedUrlForRegisteredUser.
+	APIRegisteredUser = "registered-user"
+)
+
+// APIs returns the values Options.API accepts, the default first.
+func APIs() []string { return []string{APISession, APIRegisteredUser} }
+
+// What /embed/dashboards/{id} opens, spelled as QSGATE_DASHBOARD_EXPERIENCE
+// spells it.
+const (
+	// ExperienceConsole opens the console at the dashboard, the default.
+	ExperienceConsole = "console"
+	// ExperienceDashboard opens the read-only Dashboard experience, which
+	// readers may use too.
+	ExperienceDashboard = "dashboard"
+)
+
+// DashboardExperiences returns the values Options.DashboardExperience
+// accepts, the default first.
+func DashboardExperiences() []string { return []string{ExperienceConsole, ExperienceDashboard} }
 
 // Stack is a running provider and simulator.
 type Stack struct {
@@ -52,18 +88,35 @@ type Stack struct {
 	IssuerURL string
 	Sim       *qssim.Server
 	Mapping   string // the mode shown, never ""
-	Users     []User // Users(Mapping): who can sign in and what they see
-	idp       *http.Server
+	// API and DashboardExperience are the options in force, never "".
+	API                 string
+	DashboardExperience string
+	// Users are Users(Mapping), who can sign in and what they see; with
+	// ExperienceDashboard the readers' lines say they can open dashboards.
+	Users []User
+	idp   *http.Server
 }
 
 // Start starts the provider and the simulator on free loopback ports. An
-// unknown Mapping is an error naming the allowed values.
+// unknown Mapping, API or DashboardExperience is an error naming the
+// allowed values.
 func Start(opts Options) (*Stack, error) {
 	mapping, err := checkMapping(opts.Mapping)
 	if err != nil {
 		return nil, err
 	}
+	api, experience, err := checkEmbedding(opts.API, opts.DashboardExperience)
+	if err != nil {
+		return nil, err
+	}
 	users := usersFor(mapping)
+	if experience == ExperienceDashboard {
+		for i, u := range users {
+			if u.QuickSight != nil && u.QuickSight.Role == "READER" {
+				users[i].Description += "; opens shared dashboards in the Dashboard experience"
+			}
+		}
+	}
 	pub, err := url.Parse(opts.PublicURL)
 	if err != nil || pub.Host == "" {
 		return nil, fmt.Errorf("demo: bad public URL %q", opts.PublicURL)
@@ -96,6 +149,7 @@ func Start(opts Options) (*Stack, error) {
 			sim.AddUser(*u.QuickSight)
 		}
 	}
+	seedContent(sim, mapping)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -137,6 +191,8 @@ func Start(opts Options) (*Stack, error) {
 		"QSGATE_SESSION_KEYS":          randomString(32),
 		"QSGATE_QUICKSIGHT_ACCOUNT_ID": AccountID,
 		"QSGATE_USER_MAPPING":          mapping,
+		"QSGATE_QUICKSIGHT_API":        api,
+		"QSGATE_DASHBOARD_EXPERIENCE":  experience,
 		"QSGATE_ALLOWED_EMAIL_DOMAINS": AllowedEmailDomain,
 		"QSGATE_AUTHOR_GROUPS":         AuthorGroup,
 		"QSGATE_ADMIN_GROUPS":          AdminGroup,
@@ -151,13 +207,31 @@ func Start(opts Options) (*Stack, error) {
 		settings["AWS_ENDPOINT_URL_STS"] = sim.URL() // the simulator answers STS too
 	}
 	return &Stack{
-		Settings:  settings,
-		IssuerURL: issuer,
-		Sim:       sim,
-		Mapping:   mapping,
-		Users:     users,
-		idp:       idp,
+		Settings:            settings,
+		IssuerURL:           issuer,
+		Sim:                 sim,
+		Mapping:             mapping,
+		API:                 api,
+		DashboardExperience: experience,
+		Users:               users,
+		idp:                 idp,
 	}, nil
+}
+
+// checkEmbedding returns the API and dashboard experience named, "" being
+// the defaults, or an error naming the allowed values.
+func checkEmbedding(api, experience string) (string, string, error) {
+	api = cmp.Or(api, APISession)
+	experience = cmp.Or(experience, ExperienceConsole)
+	switch {
+	case !slices.Contains(APIs(), api):
+		return "", "", fmt.Errorf("demo: unknown QuickSight API %q; want one of %s", api, strings.Join(APIs(), ", "))
+	case !slices.Contains(DashboardExperiences(), experience):
+		return "", "", fmt.Errorf("demo: unknown dashboard experience %q; want one of %s", experience, strings.Join(DashboardExperiences(), ", "))
+	case experience == ExperienceDashboard && api != APIRegisteredUser:
+		return "", "", fmt.Errorf("demo: the %s experience needs the %s API (%s has only the console)", ExperienceDashboard, APIRegisteredUser, APISession)
+	}
+	return api, experience, nil
 }
 
 // Close stops the provider and the simulator.

@@ -74,6 +74,8 @@ func TestSettings(t *testing.T) {
 		"QSGATE_AUTHOR_GROUPS":         "qs-authors",
 		"QSGATE_ADMIN_GROUPS":          "qs-admins",
 		"AWS_ENDPOINT_URL_QUICKSIGHT":  "SIM",
+		"QSGATE_QUICKSIGHT_API":        "session",
+		"QSGATE_DASHBOARD_EXPERIENCE":  "console",
 	}
 	notIAM := map[string]string{"QSGATE_IAM_ROLE_ARN": "", "QSGATE_IAM_REGISTER": "", "AWS_ENDPOINT_URL_STS": ""}
 	tests := []struct {

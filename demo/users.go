@@ -93,7 +93,7 @@ func usersFor(mapping string) []User {
 		u := User{Subject: p.subject, Email: p.email, Name: p.name, Groups: slices.Clone(p.groups)}
 		role := strings.ToLower(p.role)
 		switch {
-		case !strings.HasSuffix(p.email, "@"+AllowedEmailDomain):
+		case !allowed(p):
 			u.Description = notAllowed
 		case p.role == "":
 			u.Description = newcomer(mapping)
@@ -103,6 +103,11 @@ func usersFor(mapping string) []User {
 		users = append(users, u)
 	}
 	return users
+}
+
+// allowed reports whether the gateway lets p in at all (the email domain).
+func allowed(p person) bool {
+	return strings.HasSuffix(p.email, "@"+AllowedEmailDomain)
 }
 
 // quickSightUser is what the simulator holds for someone with a role, and

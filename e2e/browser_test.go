@@ -29,7 +29,7 @@ func TestBrowser(t *testing.T) {
 	dir := testOutDir(t)
 	addr := freeAddr(t)
 	public := "http://" + addr
-	st := startDemo(t, public, dir)
+	st := startDemo(t, dir, demo.Options{PublicURL: public})
 	startGateway(t, "gateway", bin, addr, dir, st.Settings)
 	b := startBrowser(t, tools[0], dir)
 

@@ -13,6 +13,15 @@
 //     without a QuickSight user get the right refusal page, and the browser
 //     reports no Content Security Policy or mixed-content problem.
 //     Screenshots go to e2e/out/.
+//   - embedpage_test.go: against both embedding APIs (session and
+//     registered-user), the embed page's slim bar (portal, Home, Sign out),
+//     a console session that ends or the Reload button swapping in a fresh
+//     console without reloading the portal, the sign-in-again link when the
+//     portal session is gone (back to the same page), deep-link parameters
+//     reaching the dashboard, the home page's list and its filter; and a
+//     reader opening a dashboard in the Dashboard experience but not the
+//     console. Its screenshots embed-page.png and home-list.png are the
+//     README's: -docs copies them to docs/embed.png and docs/home.png.
 //   - loadbalancer_test.go: two gateways behind nginx share sign-ins
 //     (a sign-in started on one finishes on the other), page views alternate,
 //     shutdown drains an in-flight request, a rolling restart under load
@@ -27,6 +36,10 @@
 // Run them with
 //
 //	QSGATE_E2E=1 go test ./e2e/
+//
+// and refresh the README's screenshots with
+//
+//	QSGATE_E2E=1 go test ./e2e/ -run TestEmbedPage -docs
 //
 // They need chromium (/usr/bin/chromium: apt-get install chromium) and nginx
 // (apt-get install nginx; /usr/sbin/nginx is found outside PATH too), or the

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/qsgate/qsgate/demo"
 )
 
 // TestLoadBalancer runs two gateways with the same settings behind nginx
@@ -30,7 +32,7 @@ func TestLoadBalancer(t *testing.T) {
 	dir := testOutDir(t)
 	lbAddr := freeAddr(t)
 	public := "http://" + lbAddr
-	st := startDemo(t, public, dir)
+	st := startDemo(t, dir, demo.Options{PublicURL: public})
 	qs := startGate(t, st.Sim.URL())
 	settings := maps.Clone(st.Settings)
 	settings["AWS_ENDPOINT_URL_QUICKSIGHT"] = qs.url

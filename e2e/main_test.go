@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/qssim"
 )
 
 // outDir is where screenshots and logs go, relative to this package's folder
@@ -127,15 +128,17 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDemo starts the development OIDC provider and the QuickSight
-// simulator for a gateway reached at publicURL, logging to dir/demo.log.
-func startDemo(t *testing.T, publicURL, dir string) *demo.Stack {
+// simulator for a gateway reached at opts.PublicURL, logging to
+// dir/demo.log.
+func startDemo(t *testing.T, dir string, opts demo.Options) *demo.Stack {
 	t.Helper()
 	f, err := os.Create(filepath.Join(dir, "demo.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	st, err := demo.Start(demo.Options{PublicURL: publicURL, Logger: slog.New(slog.NewTextHandler(f, nil))})
+	opts.Logger = slog.New(slog.NewTextHandler(f, nil))
+	st, err := demo.Start(opts)
 	if err != nil {
 		t.Fatalf("demo.Start: %v", err)
 	}
@@ -143,16 +146,27 @@ func startDemo(t *testing.T, publicURL, dir string) *demo.Stack {
 	return st
 }
 
-// embedCalls counts the GetSessionEmbedUrl calls the simulator answered
+// embedOperations are the QuickSight calls that issue an embed URL, by
+// QSGATE_QUICKSIGHT_API.
+var embedOperations = map[string]string{
+	demo.APISession:        "GetSessionEmbedUrl",
+	demo.APIRegisteredUser: "GenerateEmbedUrlForRegisteredUser",
+}
+
+// embedCalls counts the embed calls (either API) the simulator answered
 // with an embed URL.
 func embedCalls(st *demo.Stack) int {
 	n := 0
 	for _, c := range st.Sim.Calls() {
-		if c.Operation == "GetSessionEmbedUrl" && c.Status == http.StatusOK {
+		if isEmbedCall(c) && c.Status == http.StatusOK {
 			n++
 		}
 	}
 	return n
+}
+
+func isEmbedCall(c qssim.Call) bool {
+	return c.Operation == embedOperations[demo.APISession] || c.Operation == embedOperations[demo.APIRegisteredUser]
 }
 
 // A gateway is one `qsgate serve` process, started and stopped by the test.
