@@ -25,9 +25,16 @@ var demoTunables = []string{"QSGATE_EMBED_RATE", "QSGATE_QUICKSIGHT_MAX_RPS", "Q
 // runDemo starts the built-in provider and the QuickSight simulator, then
 // the gateway wired to them, all in this process, until ctx ends. mapping is
 // the user-mapping mode to show, one of demo.Mappings().
-func runDemo(ctx context.Context, addr, publicURL, mapping string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, f demoFlags, getenv func(string) string, stdout, stderr io.Writer) error {
+	addr, publicURL, mapping := f.addr, f.publicURL, f.mapping
 	if !slices.Contains(demo.Mappings(), mapping) {
 		return fmt.Errorf("--mapping: unknown mode %q; want one of %s", mapping, strings.Join(demo.Mappings(), ", "))
+	}
+	if !slices.Contains(demo.APIs(), f.api) {
+		return fmt.Errorf("--api: unknown API %q; want one of %s", f.api, strings.Join(demo.APIs(), ", "))
+	}
+	if !slices.Contains(demo.DashboardExperiences(), f.experience) {
+		return fmt.Errorf("--dashboard-experience: unknown experience %q; want one of %s", f.experience, strings.Join(demo.DashboardExperiences(), ", "))
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -39,7 +46,8 @@ func runDemo(ctx context.Context, addr, publicURL, mapping string, getenv func(s
 	if publicURL == "" {
 		publicURL = "http://" + addr
 	}
-	st, err := demo.Start(demo.Options{PublicURL: publicURL, Mapping: mapping, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	st, err := demo.Start(demo.Options{PublicURL: publicURL, Mapping: mapping, API: f.api, DashboardExperience: f.experience,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,6 @@ import (
 
 func demoModes() []string { return []string{"template"} }
 
-func runDemo(context.Context, string, string, string, func(string) string, io.Writer, io.Writer) error {
+func runDemo(context.Context, demoFlags, func(string) string, io.Writer, io.Writer) error {
 	return errors.New("qsgate demo is not built into this binary (it was built with -tags production); run it from a default build: go run . demo")
 }

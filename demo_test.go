@@ -206,3 +206,23 @@ func TestHelpNamesMappings(t *testing.T) {
 		t.Errorf("--help lacks %q:\n%s", want, stderr.String())
 	}
 }
+
+// The demo shows the newer API: a reader opens a dashboard in the
+// Dashboard experience; bad values are refused before anything starts.
+func TestDemoNewerAPI(t *testing.T) {
+	base, banner := startDemoCommand(t, "--api", "registered-user", "--dashboard-experience", "dashboard")
+	p := demoSignIn(t, newBrowser(t), base, "/embed/dashboards/sales-2026", "rita")
+	if p.status != 200 {
+		t.Errorf("rita's dashboard: %s\n%s", p, p.body)
+	}
+	if !strings.Contains(p.body, `id="bar-title"`) {
+		t.Errorf("no slim bar on the embed page")
+	}
+	_ = banner
+	for _, args := range [][]string{{"--api", "anonymous"}, {"--dashboard-experience", "story"}, {"--dashboard-experience", "dashboard"}} {
+		err := run(t.Context(), append([]string{"demo", "--addr", freeAddr(t)}, args...), func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil {
+			t.Errorf("demo %v started", args)
+		}
+	}
+}

@@ -4,7 +4,7 @@
 //
 //	qsgate [serve] [--env-file PATH]   run the gateway (default)
 //	qsgate check-config [--env-file PATH]
-//	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE]
+//	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE] [--api API] [--dashboard-experience X]
 //	qsgate healthcheck [--env-file PATH]
 //	qsgate doctor [--env-file PATH] [--user EMAIL]
 //	qsgate version
@@ -49,7 +49,8 @@ commands:
   check-config   check the settings, print a summary (no secrets) or every problem
   demo           run qsgate with a built-in sign-in page and QuickSight simulator
                  (no AWS account, nothing to configure; never expose it);
-                 --mapping picks the user-mapping mode it shows
+                 --mapping picks the user-mapping mode it shows, --api and
+                 --dashboard-experience the embedding API and how dashboards open
   healthcheck    GET /healthz on the local listen address (QSGATE_LISTEN_ADDR): exit 0 when
                  it answers 200, else 1; for Docker's HEALTHCHECK in the distroless image
   doctor         preflight: settings, OIDC provider, AWS credentials, QuickSight edition and
@@ -65,10 +66,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("qsgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	envFile := fs.String("env-file", "", "read settings from this file (default: .env when it exists); the real environment wins")
-	addr := fs.String("addr", "127.0.0.1:8080", "demo: where the gateway listens")
-	publicURL := fs.String("public-url", "", "demo: the URL to open (default http://ADDR)")
 	user := fs.String("user", "", "doctor: also check the QuickSight user of the person with this email")
-	mapping := fs.String("mapping", demoModes()[0], "demo: the user-mapping mode to show: "+strings.Join(demoModes(), ", "))
+	var df demoFlags
+	fs.StringVar(&df.addr, "addr", "127.0.0.1:8080", "demo: where the gateway listens")
+	fs.StringVar(&df.publicURL, "public-url", "", "demo: the URL to open (default http://ADDR)")
+	fs.StringVar(&df.mapping, "mapping", demoModes()[0], "demo: the user-mapping mode to show: "+strings.Join(demoModes(), ", "))
+	fs.StringVar(&df.api, "api", "session", "demo: the embedding API: session or registered-user")
+	fs.StringVar(&df.experience, "dashboard-experience", "console", "demo: how /embed/dashboards/{id} opens: console or dashboard (needs --api registered-user)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -91,13 +95,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// mislead, so it is an error.
 	var misplaced []string
 	fs.Visit(func(f *flag.Flag) {
-		demoFlag := f.Name == "addr" || f.Name == "public-url" || f.Name == "mapping"
+		demoFlag := f.Name == "addr" || f.Name == "public-url" || f.Name == "mapping" || f.Name == "api" || f.Name == "dashboard-experience"
 		if demoFlag != (cmd == "demo") || (f.Name == "user" && cmd != "doctor") {
 			misplaced = append(misplaced, "--"+f.Name)
 		}
 	})
 	if len(misplaced) > 0 {
-		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url and --mapping are for demo; --user for doctor; --env-file for serve, check-config, healthcheck and doctor; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
+		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url, --mapping, --api and --dashboard-experience are for demo; --user for doctor; --env-file for serve, check-config, healthcheck and doctor; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
@@ -131,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return runDoctor(ctx, env, *user, stdout)
 	case "demo":
-		return runDemo(ctx, *addr, *publicURL, *mapping, getenv, stdout, stderr)
+		return runDemo(ctx, df, getenv, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see qsgate --help)", cmd)
 	}
