@@ -72,6 +72,20 @@ func TemplateClaims(tmpl string) ([]string, error) {
 	if strings.ContainsAny(placeholderRE.ReplaceAllString(tmpl, ""), "{}") {
 		return nil, errors.New("unbalanced { or }")
 	}
+	// A claim may only fill the user name: in the partition, region,
+	// account or namespace it would let a user pick them.
+	head, name, found := strings.Cut(tmpl, ":user/")
+	if found {
+		ns, _, _ := strings.Cut(name, "/")
+		head += ":user/" + ns
+	} else {
+		head = "" // no user ARN at all: the shape check below says so
+	}
+	for _, p := range placeholderRE.FindAllString(head, -1) {
+		if p != "{account_id}" && p != "{namespace}" && p != "{identity_region}" {
+			return nil, fmt.Errorf("%s may only be used in the user name, after user/{namespace}/", p)
+		}
+	}
 	if len(claims) == 0 {
 		return nil, errors.New("the template reads no user claim, so every user would get the same QuickSight user")
 	}

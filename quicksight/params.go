@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Param is one dashboard parameter of a deep link: /embed/dashboards/{id}
@@ -40,7 +42,7 @@ func ParseParams(q url.Values) ([]Param, error) {
 			return nil, ErrBadParams
 		}
 		for _, v := range values {
-			if v == "" || len(v) > MaxParamValue || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			if v == "" || len(v) > MaxParamValue || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
 				return nil, ErrBadParams
 			}
 			out = append(out, Param{Name: name, Value: v})
