@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -144,4 +146,83 @@ func grepLines(text string, prefixes ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The Redis session store across two instances: signing out on one ends a
+// copied cookie on the other at once; an operator's revoke ends a user's
+// sessions; Redis down gives the 503 page (never a 500, never let
+// through), and everything recovers by itself.
+func TestRedisSessions(t *testing.T) {
+	r := redistest.Start(t)
+	s := startStack(t, map[string]string{"QSGATE_REDIS_URL": r.URL(), "QSGATE_SESSION_STORE": "redis"})
+	twin := startTwin(t, s)
+
+	b := newBrowser(t)
+	s.signIn(b, alice, "/")
+	thief := newBrowser(t)
+	u, _ := url.Parse(s.url)
+	thief.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+	if p := thief.get(twin + "/embed/start"); p.status != 200 {
+		t.Fatalf("the copied cookie on the other instance before sign-out: %s", p)
+	}
+	home := b.get(s.url + "/")
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(home.body)
+	if csrf == nil {
+		t.Fatal("no CSRF token on the home page")
+	}
+	b.do(b.noFollow(), http.MethodPost, s.url+"/logout", url.Values{"_csrf": {csrf[1]}})
+	if p := thief.do(thief.noFollow(), http.MethodGet, twin+"/embed/start", nil); p.status != 302 {
+		t.Errorf("the copied cookie after sign-out: %s, want a redirect to sign in", p)
+	}
+
+	// An operator ends rita's sessions with the command.
+	rb := newBrowser(t)
+	s.signIn(rb, rita, "/")
+	var out strings.Builder
+	env := s.env
+	if err := run(t.Context(), []string{"sessions", "list", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "rita@example.com") {
+		t.Errorf("sessions list: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"sessions", "revoke", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ended 1 session") {
+		t.Errorf("sessions revoke: %v\n%s", err, out.String())
+	}
+	if p := rb.do(rb.noFollow(), http.MethodGet, twin+"/", nil); p.status != 302 {
+		t.Errorf("rita after revoke: %s, want a redirect to sign in", p)
+	}
+
+	// Redis down: 503 "Sign-in is temporarily unavailable", then back.
+	cb := newBrowser(t)
+	s.signIn(cb, alice, "/")
+	r.Stop()
+	p := cb.get(s.url + "/embed/start")
+	if p.status != 503 || !strings.Contains(p.body, "Sign-in is temporarily unavailable") || p.header.Get("Retry-After") == "" {
+		t.Errorf("Redis down: %s, want the 503 page with Retry-After\n%s", p, p.body)
+	}
+	r.Restart()
+	if !waitFor(func() bool { return httpStatus(s.url+"/readyz") == 200 }) {
+		t.Fatal("not ready again after Redis came back")
+	}
+	// The restarted Redis kept nothing (no persistence): signed out, not an error.
+	if p := cb.do(cb.noFollow(), http.MethodGet, s.url+"/embed/start", nil); p.status != 302 {
+		t.Errorf("after Redis came back empty: %s, want a redirect to sign in", p)
+	}
+	if p := s.signIn(newBrowser(t), alice, "/embed/start"); p.status != 200 {
+		t.Errorf("a new sign-in after Redis came back: %s", p)
+	}
+}
+
+// With the cookie store the sessions command says why it cannot work.
+func TestSessionsCommandCookieStore(t *testing.T) {
+	s := startStack(t, nil)
+	env := s.env
+	err := run(t.Context(), []string{"sessions", "revoke", "--email", "a@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "QSGATE_SESSION_STORE=redis") {
+		t.Errorf("revoke with the cookie store: %v, want an explanation naming QSGATE_SESSION_STORE=redis", err)
+	}
+	for _, args := range [][]string{{"sessions"}, {"sessions", "drop"}, {"sessions", "revoke"}, {"sessions", "list"}, {"serve", "--email", "x"}} {
+		if err := run(t.Context(), append(args, "--env-file", "/dev/null"), func(k string) string { return env[k] }, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
 }

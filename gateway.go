@@ -121,13 +121,18 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		}
 		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
 	}
+	var sessionRedis *redis.Client // nil: sessions live in their cookies
+	if cfg.SessionStore == "redis" {
+		sessionRedis = redisClient
+	}
 	a, err := auth.New(auth.Config{
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
 		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
 		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.Access.GroupsUsed(),
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
-		Logger:    log,
+		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -166,8 +171,8 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Draining: draining.Load, Metrics: rec,
 		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
-		ViewTimeout: cfg.AWSTimeout,
-		PublicURL:   cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile}, nil

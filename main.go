@@ -7,6 +7,7 @@
 //	qsgate demo [--addr HOST:PORT] [--public-url URL] [--mapping MODE] [--api API] [--dashboard-experience X]
 //	qsgate healthcheck [--env-file PATH]
 //	qsgate doctor [--env-file PATH] [--user EMAIL]
+//	qsgate sessions list --email E | revoke --email E | revoke --sub S [--env-file PATH]
 //	qsgate version
 package main
 
@@ -55,6 +56,8 @@ commands:
                  it answers 200, else 1; for Docker's HEALTHCHECK in the distroless image
   doctor         preflight: settings, OIDC provider, AWS credentials, QuickSight edition and
                  identity region, and with --user EMAIL that person's QuickSight user; exit 1 on a failure
+  sessions list --email E         the user's sessions: started, last seen, ends (redis store)
+  sessions revoke --email E|--sub S  end every session of a user at once (redis store)
   version        print the version
 
 flags:
@@ -73,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&df.mapping, "mapping", demoModes()[0], "demo: the user-mapping mode to show: "+strings.Join(demoModes(), ", "))
 	fs.StringVar(&df.api, "api", "session", "demo: the embedding API: session or registered-user")
 	fs.StringVar(&df.experience, "dashboard-experience", "console", "demo: how /embed/dashboards/{id} opens: console or dashboard (needs --api registered-user)")
+	var sf sessionFlags
+	fs.StringVar(&sf.email, "email", "", "sessions: the user's email")
+	fs.StringVar(&sf.sub, "sub", "", "sessions revoke: the user's subject")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -81,11 +87,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cmd := "serve"
+	cmd, sub := "serve", ""
 	if fs.NArg() > 0 {
 		cmd = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return err
+		}
+		if cmd == "sessions" && fs.NArg() > 0 { // sessions list|revoke
+			sub = fs.Arg(0)
+			if err := fs.Parse(fs.Args()[1:]); err != nil {
+				return err
+			}
 		}
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q (see qsgate --help)", fs.Arg(0))
@@ -96,12 +108,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var misplaced []string
 	fs.Visit(func(f *flag.Flag) {
 		demoFlag := f.Name == "addr" || f.Name == "public-url" || f.Name == "mapping" || f.Name == "api" || f.Name == "dashboard-experience"
-		if demoFlag != (cmd == "demo") || (f.Name == "user" && cmd != "doctor") {
+		sessionFlag := f.Name == "email" || f.Name == "sub"
+		if demoFlag != (cmd == "demo") || (f.Name == "user" && cmd != "doctor") || (sessionFlag && cmd != "sessions") {
 			misplaced = append(misplaced, "--"+f.Name)
 		}
 	})
 	if len(misplaced) > 0 {
-		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url, --mapping, --api and --dashboard-experience are for demo; --user for doctor; --env-file for serve, check-config, healthcheck and doctor; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
+		return fmt.Errorf("%s: not a flag of %q (--addr, --public-url, --mapping, --api and --dashboard-experience are for demo; --user for doctor; --email and --sub for sessions; --env-file for serve, check-config, healthcheck, doctor and sessions; serve listens on QSGATE_LISTEN_ADDR)", strings.Join(misplaced, ", "), cmd)
 	}
 	switch cmd {
 	case "version":
@@ -134,6 +147,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return runDoctor(ctx, env, *user, stdout)
+	case "sessions":
+		env, _, err := envWithFile(*envFile, getenv)
+		if err != nil {
+			return err
+		}
+		return runSessions(ctx, env, sub, sf, stdout)
 	case "demo":
 		return runDemo(ctx, df, getenv, stdout, stderr)
 	default:

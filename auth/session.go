@@ -1,18 +1,14 @@
 package auth
 
 import (
-	"crypto/hkdf"
-	"crypto/sha256"
 	"encoding/gob"
-	"fmt"
+	"errors"
 	"net/http"
+	"net/url"
 	"time"
-
-	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
 )
 
-// User is the signed-in user as the session cookie keeps it: only what the
+// User is the signed-in user as the session keeps it: only what the
 // gateway needs, no access or refresh token.
 type User struct {
 	Subject           string
@@ -56,44 +52,145 @@ func init() { gob.Register(User{}) }
 // maxIDTokenHint keeps the session cookie well under the browser's 4096 bytes.
 const maxIDTokenHint = 1200
 
-// codecs derives a hash key and an encryption key from every configured
-// secret (HKDF-SHA256, a distinct label per purpose), first secret first:
-// securecookie encodes with the first pair and decodes with any.
-func codecs(secrets [][]byte, purpose string, maxAge time.Duration) ([]securecookie.Codec, error) {
-	var pairs [][]byte
-	for _, s := range secrets {
-		hashKey, err := hkdf.Key(sha256.New, s, nil, "qsgate "+purpose+" hmac", 64)
-		if err != nil {
-			return nil, fmt.Errorf("derive key: %w", err)
-		}
-		blockKey, err := hkdf.Key(sha256.New, s, nil, "qsgate "+purpose+" aes", 32)
-		if err != nil {
-			return nil, fmt.Errorf("derive key: %w", err)
-		}
-		pairs = append(pairs, hashKey, blockKey)
-	}
-	cs := securecookie.CodecsFromPairs(pairs...)
-	for _, c := range cs {
-		sc := c.(*securecookie.SecureCookie)
-		sc.MaxAge(int(maxAge.Seconds()))
-	}
-	return cs, nil
+// Session is one sign-in as a store keeps it. Handlers see only its User.
+type Session struct {
+	User     User
+	Created  time.Time // the sign-in
+	LastSeen time.Time // the last use, written at most every touchEvery
+	// Checked is when the provider last vouched for the session: the
+	// sign-in, then each successful re-check.
+	Checked time.Time
+	// RefreshToken re-checks the session at the provider; "" when it
+	// cannot (re-checks off, none sent, no room in the cookie). A secret:
+	// never logged.
+	RefreshToken string
+	id           string // the Redis store's id, which the cookie carries; never logged
 }
 
-// newSessionStore is a cookie store with every flag set on purpose: the
-// store's defaults are not safe (HttpOnly is off).
-func newSessionStore(secrets [][]byte, ttl time.Duration, secure bool) (*sessions.CookieStore, error) {
-	cs, err := codecs(secrets, "session", ttl)
+// touchEvery is how often a session's last use is written, so an idle
+// timeout ends a session up to this much early.
+const touchEvery = time.Minute
+
+// Session returns the request's signed-in user, applying the session's
+// lifetime rules: its absolute end, the idle timeout and the re-check at
+// the provider (which may rewrite the cookie, so it needs w before any
+// body is written). Errors: ErrSignedOut (no live session),
+// ErrStoreUnavailable (it cannot be checked), ErrSessionEnded (the provider
+// refused to renew it), one wrapping ErrProviderUnavailable (the provider
+// has been unreachable for longer than the grace period), or the
+// Authorize hook's error (the renewed claims are no longer allowed).
+func (a *Auth) Session(w http.ResponseWriter, r *http.Request) (User, error) {
+	s, err := a.store.Load(r)
 	if err != nil {
-		return nil, err
+		return User{}, err
 	}
-	store := &sessions.CookieStore{Codecs: cs, Options: &sessions.Options{
-		Path:     "/",
-		MaxAge:   int(ttl.Seconds()),
-		HttpOnly: true,
-		Secure:   secure,
-		SameSite: http.SameSiteLaxMode,
-	}}
-	store.MaxAge(int(ttl.Seconds()))
-	return store, nil
+	now := a.now()
+	if why := a.over(s, now); why != "" {
+		a.end(w, r, s, why)
+		return User{}, ErrSignedOut
+	}
+	renewed := false
+	if a.recheckDue(s, now) {
+		if renewed, err = a.recheck(w, r, s, now); err != nil {
+			return User{}, err
+		}
+	}
+	// The cookie store rewrites the cookie to touch, so only when idle
+	// timeouts need it; Redis also shows last use in session lists.
+	touched := now.Sub(s.LastSeen) >= touchEvery && (a.cfg.Idle > 0 || a.cfg.Redis != nil)
+	if touched {
+		s.LastSeen = now
+	}
+	switch {
+	case renewed:
+		err = a.store.Save(r.Context(), w, s)
+	case touched:
+		err = a.store.Touch(r.Context(), w, s)
+	}
+	switch {
+	case errors.Is(err, ErrSignedOut): // ended meanwhile, by a logout or revoke elsewhere
+		_ = a.store.Delete(r.Context(), w, nil) // clears the cookie; nothing is left to delete
+		return User{}, ErrSignedOut
+	case errors.Is(err, ErrStoreUnavailable) && renewed:
+		// The renewed session (maybe a rotated refresh token) was not
+		// kept: refuse, so the retry keeps it (recent remembers it).
+		return User{}, err
+	case err != nil && renewed: // the renewed claims do not fit in a cookie
+		a.end(w, r, s, "renewed session not saved: "+err.Error())
+		return User{}, ErrSessionEnded
+	case err != nil:
+		a.log.Warn("session last use not recorded", "sub", s.User.Subject, "err", err)
+	case renewed && s.RefreshToken == "":
+		a.log.Warn("session will not be re-checked at the provider again; it lasts until its expiry",
+			"event", "refresh_unavailable", "sub", s.User.Subject, "reason", "the renewed refresh token does not fit in the session cookie")
+	}
+	return s.User, nil
+}
+
+// CurrentUser returns the signed-in user without renewing anything: no
+// re-check at the provider, no write. A missing, tampered, foreign-key,
+// expired or idle session, or a store that cannot answer, means "signed
+// out", never an error. Page views use Session.
+func (a *Auth) CurrentUser(r *http.Request) (User, bool) {
+	s, err := a.store.Load(r)
+	if err != nil || a.over(s, a.now()) != "" {
+		return User{}, false
+	}
+	return s.User, true
+}
+
+// over says why a session has ended by itself ("" when it has not).
+func (a *Auth) over(s *Session, now time.Time) string {
+	switch {
+	case !now.Before(s.User.Expires):
+		return "expired"
+	case a.cfg.Idle > 0 && now.Sub(s.LastSeen) >= a.cfg.Idle:
+		return "idle"
+	}
+	return ""
+}
+
+// end ends a session the gateway decided is over, and clears its cookie.
+func (a *Auth) end(w http.ResponseWriter, r *http.Request, s *Session, why string) {
+	a.log.Info("session ended", "event", "session_ended", "reason", why, "sub", s.User.Subject, "email", s.User.Email)
+	if err := a.store.Delete(r.Context(), w, s); err != nil {
+		a.log.Warn("ended session not deleted from the store; it expires by itself", "sub", s.User.Subject, "err", err)
+	}
+}
+
+// Logout ends the session (the Set-Cookie is written before any body; with
+// Redis the session is deleted, so copies of the cookie stop working) and
+// returns where to send the browser: the provider's end_session_endpoint
+// when it has one, else the local signed-out page.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
+	s, err := a.store.Load(r)
+	if err != nil {
+		s = nil
+	}
+	if derr := a.store.Delete(r.Context(), w, s); derr != nil || errors.Is(err, ErrStoreUnavailable) {
+		a.log.Error("logout could not end the session in the store: copies of the cookie work until it expires",
+			"err", errors.Join(err, derr))
+	}
+	var u User
+	if s != nil && a.over(s, a.now()) == "" {
+		u = s.User
+		a.log.Info("logout", "event", "logout", "sub", u.Subject, "email", u.Email)
+	}
+	done := a.publicURL("/signed-out")
+	p := a.idp.Load()
+	if p == nil || p.endSession == "" {
+		return done
+	}
+	end, err := url.Parse(p.endSession)
+	if err != nil {
+		return done
+	}
+	q := end.Query()
+	q.Set("client_id", a.cfg.ClientID)
+	q.Set("post_logout_redirect_uri", done)
+	if u.IDToken != "" {
+		q.Set("id_token_hint", u.IDToken)
+	}
+	end.RawQuery = q.Encode()
+	return end.String()
 }

@@ -28,9 +28,8 @@ func newTestAuth(t *testing.T, public string, keys ...[]byte) *Auth {
 func sessionCookie(t *testing.T, a *Auth, u User) *http.Cookie {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	sess, _ := a.store.New(httptest.NewRequest("GET", "/", nil), a.cookieName("qsgate_session"))
-	sess.Values["user"] = u
-	if err := a.store.Save(httptest.NewRequest("GET", "/", nil), rec, sess); err != nil {
+	now := time.Now()
+	if err := a.store.Save(t.Context(), rec, &Session{User: u, Created: now, LastSeen: now, Checked: now}); err != nil {
 		t.Fatal(err)
 	}
 	cookies := rec.Result().Cookies()

@@ -35,6 +35,9 @@ func NewClient(rawURL string) (*redis.Client, error) {
 	opts.WriteTimeout = CallTimeout
 	opts.PoolTimeout = CallTimeout
 	opts.MaxRetries = 1
+	opts.DialerRetries = 1
+	// Per-call contexts bound every call (auth's session store requires it).
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
 }
 

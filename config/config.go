@@ -205,8 +205,8 @@ func (r reader) sessions(c *Config) {
 	} else if c.SessionStore == "redis" {
 		r.p.Add("QSGATE_REDIS_URL", "missing: QSGATE_SESSION_STORE=redis keeps sessions there")
 	}
-	if c.SessionIdle != 0 && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionTTL) {
-		r.p.Add("QSGATE_SESSION_IDLE", "must be 0 (off) or between 1m and QSGATE_SESSION_TTL (%s), got %s", c.SessionTTL, c.SessionIdle)
+	if c.SessionIdle != 0 && (c.SessionIdle < 2*time.Minute || c.SessionIdle > c.SessionTTL) {
+		r.p.Add("QSGATE_SESSION_IDLE", "must be 0 (off) or between 2m and QSGATE_SESSION_TTL (%s), got %s", c.SessionTTL, c.SessionIdle)
 	}
 	if c.SessionRefresh != 0 && c.SessionRefresh < time.Minute {
 		r.p.Add("QSGATE_SESSION_REFRESH", "must be 0 (off) or at least 1m, got %s", c.SessionRefresh)

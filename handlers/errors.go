@@ -92,6 +92,8 @@ var errorPages = []struct {
 		Message: "QuickSight answered with something the portal cannot use. Try again in a moment.", Action: tryAgain}},
 	{auth.ErrSignIn, page{Status: 400, Title: "Sign-in could not be completed",
 		Message: "The sign-in was not accepted: it may have expired, been used already, or been started in another browser. Please sign in again.", Action: signInNow}},
+	{auth.ErrStoreUnavailable, page{Status: 503, Title: "Sign-in is temporarily unavailable", RetryAfter: "5", AutoRetry: true,
+		Message: "The portal cannot check your sign-in right now. This page will try again by itself in a few seconds.", Action: tryAgain}},
 	{auth.ErrProviderUnavailable, page{Status: 503, Title: "The sign-in service is unavailable", RetryAfter: "10",
 		Message: "The company sign-in service could not be reached. Try again in a moment.", Action: signInNow}},
 }

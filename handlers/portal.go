@@ -41,7 +41,7 @@ func home(d Deps) echo.HandlerFunc {
 				return err
 			}
 		}
-		items, listed := listContent(c, d, u)
+		items, listed, role := listContent(c, d, u)
 		csrf, _ := c.Get("csrf").(string)
 		c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'", true))
 		return render(c, d, http.StatusOK, "home.html", struct {
@@ -53,28 +53,31 @@ func home(d Deps) echo.HandlerFunc {
 			Items   []quicksight.Item
 			Listed  bool // false: the list is unavailable (or not configured)
 			Catalog bool
-		}{u, arn, !canPreview, csrf, d.PortalTitle, items, listed, d.Catalog != nil})
+			// ReaderNote: the user is a reader and dashboards open in the
+			// console, which refuses readers.
+			ReaderNote bool
+		}{u, arn, !canPreview, csrf, d.PortalTitle, items, listed, d.Catalog != nil,
+			quicksight.IsReader(role) && !d.ReadersSeeDashboards})
 	}
 }
 
 // listContent asks the catalog within catalogWait; any failure means "the
 // list is unavailable", never a failed page.
-func listContent(c echo.Context, d Deps, u auth.User) ([]quicksight.Item, bool) {
+func listContent(c echo.Context, d Deps, u auth.User) (items []quicksight.Item, listed bool, role string) {
 	if d.Catalog == nil {
-		return nil, false
+		return nil, false, ""
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), catalogWait)
 	defer cancel()
 	id, err := d.Mapper.Identity(ctx, person(d, u))
 	if err == nil {
-		var items []quicksight.Item
 		if items, err = d.Catalog.For(ctx, id.UserARN); err == nil {
-			return items, true
+			return items, true, id.Role
 		}
 	}
 	d.Logger.Info("content list unavailable", "sub", u.Subject, "err", err.Error(),
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-	return nil, false
+	return nil, false, ""
 }
 
 // openByID is GET /open?kind=dashboards|analyses&id=ID[&params=a=1&b=2],

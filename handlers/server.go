@@ -27,6 +27,14 @@ type Authenticator interface {
 	// auth.ErrSignIn or auth.ErrProviderUnavailable.
 	Finish(w http.ResponseWriter, r *http.Request) (string, error)
 	Logout(w http.ResponseWriter, r *http.Request) string
+	// Session returns the request's signed-in user after the session's
+	// lifetime rules (it may set a cookie, so call it before any body).
+	// Errors wrap auth.ErrSignedOut or auth.ErrSessionEnded (sign in
+	// again), auth.ErrStoreUnavailable or auth.ErrProviderUnavailable
+	// (503), or are the access policy's refusal of renewed claims.
+	Session(w http.ResponseWriter, r *http.Request) (auth.User, error)
+	// CurrentUser says who is signed in without renewing anything (the
+	// callback's check); a session that cannot be checked is signed out.
 	CurrentUser(r *http.Request) (auth.User, bool)
 	LoginURL(rd string) string
 	// LogoutOrigin is where logout redirects to ("" for none): the CSP's
@@ -77,13 +85,16 @@ type Recorder interface {
 
 // Deps is everything the handlers need.
 type Deps struct {
-	Auth        Authenticator
-	Embeds      EmbedURLIssuer
-	Mapper      UserMapper
-	Access      AccessPolicy  // nil lets every signed-in user in
-	Views       ViewLimiter   // nil means no per-user limit
-	Catalog     ContentLister // nil means the home page lists nothing
-	PortalTitle string        // the slim bar's name, and the home page's
+	Auth    Authenticator
+	Embeds  EmbedURLIssuer
+	Mapper  UserMapper
+	Access  AccessPolicy  // nil lets every signed-in user in
+	Views   ViewLimiter   // nil means no per-user limit
+	Catalog ContentLister // nil means the home page lists nothing
+	// ReadersSeeDashboards is true when dashboards open in the Dashboard
+	// experience, which QuickSight allows readers.
+	ReadersSeeDashboards bool
+	PortalTitle          string // the slim bar's name, and the home page's
 	// SessionLifetime is the console session's length: the embed page
 	// fetches a fresh URL when it ends.
 	SessionLifetime time.Duration

@@ -71,15 +71,22 @@ func signedOut(d Deps) echo.HandlerFunc {
 	}
 }
 
-// requireUser lets signed-in users through. Others are sent to sign-in and
-// back to the same page, except requests that accept only JSON, which get
-// 401.
+// requireUser lets signed-in users through. Others (no session, or one
+// that ended: expired, idle, signed out elsewhere, refused by the provider)
+// are sent to sign-in and back to the same page, except requests that
+// accept only JSON, which get 401. A session that cannot be checked (the
+// session store or, past its grace period, the provider is down) or whose
+// renewed claims are refused is an error page, never a way in.
 func requireUser(a Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if u, ok := a.CurrentUser(c.Request()); ok {
+			u, err := a.Session(c.Response(), c.Request())
+			switch {
+			case err == nil:
 				c.Set("user", u)
 				return next(c)
+			case !errors.Is(err, auth.ErrSignedOut) && !errors.Is(err, auth.ErrSessionEnded):
+				return err
 			}
 			if wantsJSON(c.Request()) || strings.HasPrefix(c.Request().URL.Path, "/api/") {
 				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "unauthenticated", "login": "/login"})

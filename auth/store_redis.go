@@ -1,0 +1,300 @@
+package auth
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisStore keeps sessions in Redis; the cookie carries only a random
+// 256-bit id, signed and encrypted with the session keys. The id never
+// reaches Redis: the key is derived from it (HKDF), and the session's
+// secrets (claims, ID token, refresh token) are sealed with another key
+// derived from it, so reading Redis yields no usable session. Per-user
+// index sets (by subject, by lower-cased email) name the keys, for revoke
+// and list. Every call has a timeout; a failure is ErrStoreUnavailable.
+type redisStore struct {
+	rdb     redis.UniversalClient
+	timeout time.Duration
+	cookie  cookieCodec
+	ttl     time.Duration // the index sets' expiry: no session outlives it
+	idle    time.Duration
+	now     func() time.Time
+}
+
+const (
+	redisSessionPrefix = "qsgate:session:"
+	redisSubIndex      = "qsgate:sessions:sub:"
+	redisEmailIndex    = "qsgate:sessions:email:"
+)
+
+// updateScript changes fields of a session only if it still exists, so a
+// touch or a re-check racing a logout or revoke cannot bring it back.
+// ARGV[1] is the new expiry in milliseconds, the rest field/value pairs.
+var updateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`)
+
+func newRedisStore(cfg Config, name string, secure bool) (*redisStore, error) {
+	c, err := newCookieCodec(cfg, name, "session id", secure)
+	if err != nil {
+		return nil, err
+	}
+	return &redisStore{rdb: cfg.Redis, timeout: cfg.RedisTimeout, cookie: c, ttl: cfg.SessionTTL, idle: cfg.Idle, now: cfg.Now}, nil
+}
+
+// isNilClient catches a nil *redis.Client (or cluster, ring) passed as
+// Config.Redis, which is not a nil interface: it means "no Redis".
+func isNilClient(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return false
+}
+
+// boundedByContext reports whether the client lets a call's context
+// deadline reach the socket; without it go-redis waits its own read
+// timeout (seconds) whatever RedisTimeout says.
+func boundedByContext(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true // another implementation: its own business
+}
+
+// sealed is the part of a session only its id opens.
+type sealed struct {
+	User         User
+	Checked      time.Time
+	RefreshToken string
+}
+
+func (s *redisStore) Save(ctx context.Context, w http.ResponseWriter, sess *Session) error {
+	left := s.left(sess)
+	if left <= 0 {
+		return ErrSignedOut
+	}
+	id := sess.id
+	if id == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+		id = base64.RawURLEncoding.EncodeToString(b)
+	}
+	key := redisKey(id)
+	data, err := seal(id, key, sealed{User: sess.User, Checked: sess.Checked, RefreshToken: sess.RefreshToken})
+	if err != nil {
+		return err
+	}
+	fields := []any{"sub", sess.User.Subject, "email", sess.User.Email, "created", millis(sess.Created),
+		"seen", millis(sess.LastSeen), "expires", millis(sess.User.Expires), "data", data}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if sess.id != "" { // an update: index a changed email, then write if it still exists
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { s.index(ctx, p, key, sess.User); return nil }); err != nil {
+			return unavailable(err)
+		}
+		return s.update(ctx, key, left, fields...)
+	}
+	value, err := s.cookie.encode(id)
+	if err != nil {
+		return fmt.Errorf("encode session cookie: %w", err)
+	}
+	// The index first: a session that exists is always found by revoke.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.index(ctx, p, key, sess.User)
+		p.HSet(ctx, key, fields...)
+		p.PExpire(ctx, key, left)
+		return nil
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	sess.id = id
+	s.cookie.write(w, value, sess.User.Expires.Sub(s.now()))
+	return nil
+}
+
+func (s *redisStore) index(ctx context.Context, p redis.Pipeliner, key string, u User) {
+	for _, idx := range indexKeys(u.Subject, u.Email) {
+		p.SAdd(ctx, idx, key)
+		p.Expire(ctx, idx, s.ttl)
+	}
+}
+
+func (s *redisStore) update(ctx context.Context, key string, left time.Duration, fields ...any) error {
+	n, err := updateScript.Run(ctx, s.rdb, []string{key}, append([]any{left.Milliseconds()}, fields...)...).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return ErrSignedOut // ended meanwhile (logout, revoke, expiry)
+	}
+	return nil
+}
+
+func (s *redisStore) Load(r *http.Request) (*Session, error) {
+	var id string
+	if err := s.cookie.decode(r, &id); err != nil || id == "" {
+		return nil, ErrSignedOut
+	}
+	key := redisKey(id)
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	m, err := s.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if m["data"] == "" {
+		return nil, ErrSignedOut
+	}
+	v, err := open(id, key, m["data"])
+	if err != nil {
+		return nil, ErrSignedOut
+	}
+	return &Session{User: v.User, Checked: v.Checked, RefreshToken: v.RefreshToken,
+		Created: fromMillis(m["created"]), LastSeen: fromMillis(m["seen"]), id: id}, nil
+}
+
+// Touch writes last-seen only (and the expiry it moves), not the cookie.
+func (s *redisStore) Touch(ctx context.Context, _ http.ResponseWriter, sess *Session) error {
+	left := s.left(sess)
+	if sess.id == "" || left <= 0 {
+		return ErrSignedOut
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.update(ctx, redisKey(sess.id), left, "seen", millis(sess.LastSeen))
+}
+
+func (s *redisStore) Delete(ctx context.Context, w http.ResponseWriter, sess *Session) error {
+	if w != nil {
+		s.cookie.clear(w)
+	}
+	if sess == nil || sess.id == "" {
+		return nil
+	}
+	key := redisKey(sess.id)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, key)
+		for _, idx := range indexKeys(sess.User.Subject, sess.User.Email) {
+			p.SRem(ctx, idx, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+func (s *redisStore) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// left is how long sess may still live: to its absolute end, or to its
+// idle end when that is sooner. Redis expires the key then.
+func (s *redisStore) left(sess *Session) time.Duration {
+	end := sess.User.Expires
+	if s.idle > 0 && sess.LastSeen.Add(s.idle).Before(end) {
+		end = sess.LastSeen.Add(s.idle)
+	}
+	return end.Sub(s.now())
+}
+
+func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrStoreUnavailable, err) }
+
+// redisKey is the session's key: derived from the id, which it does not
+// reveal.
+func redisKey(id string) string {
+	k, _ := hkdf.Key(sha256.New, []byte(id), nil, "qsgate session key", 32) // fails only for lengths over 8160
+	return redisSessionPrefix + hex.EncodeToString(k)
+}
+
+func indexKeys(sub, email string) []string {
+	var keys []string
+	if sub != "" {
+		keys = append(keys, redisSubIndex+sub)
+	}
+	if email != "" {
+		keys = append(keys, redisEmailIndex+strings.ToLower(email))
+	}
+	return keys
+}
+
+// sessionAEAD seals a session's secrets with a key only its id gives.
+func sessionAEAD(id string) cipher.AEAD {
+	k, _ := hkdf.Key(sha256.New, []byte(id), nil, "qsgate session seal", 32) // see redisKey
+	block, _ := aes.NewCipher(k)                                             // a 32-byte key is always valid
+	aead, _ := cipher.NewGCM(block)                                          // AES has GCM's block size
+	return aead
+}
+
+// seal encrypts v, bound to its key (so it opens nowhere else).
+func seal(id, key string, v sealed) (string, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode session: %w", err)
+	}
+	aead := sessionAEAD(id)
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return string(aead.Seal(nonce, nonce, plain, []byte(key))), nil
+}
+
+func open(id, key, data string) (sealed, error) {
+	var v sealed
+	aead := sessionAEAD(id)
+	if len(data) < aead.NonceSize() {
+		return v, errors.New("sealed session too short")
+	}
+	plain, err := aead.Open(nil, []byte(data[:aead.NonceSize()]), []byte(data[aead.NonceSize():]), []byte(key))
+	if err != nil {
+		return v, err
+	}
+	return v, json.Unmarshal(plain, &v)
+}
+
+func millis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func fromMillis(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}

@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A cookie made before sessions kept more than the User still signs in,
+// and is rewritten in the new form on its first use when idle timeouts
+// need its last use.
+func TestCookieFromBeforeStillReads(t *testing.T) {
+	h := newHarness(t, false, func(c *Config) { c.Idle = time.Hour })
+	cs := h.a.store.(*cookieStore)
+	value, err := cs.cookie.encode(map[any]any{"user": User{Subject: "sub-old", Expires: h.clock.Now().Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{h: h, a: h.a, cookie: &http.Cookie{Name: cs.cookie.name, Value: value}}
+	mustUser(t, b, "sub-old")
+	if b.setCookie == nil {
+		t.Fatalf("the old cookie was not rewritten")
+	}
+	s, err := h.a.store.Load(b.request())
+	if err != nil || s.LastSeen.IsZero() || s.Created.IsZero() {
+		t.Fatalf("rewritten session = %+v, %v; want created and last use kept", s, err)
+	}
+}
+
+// The cookie keeps the refresh token only while it fits; the ID token
+// hint goes first.
+func TestCookieStoreFitsTheRefreshToken(t *testing.T) {
+	a := newTestAuth(t, "https://portal.example.com", newKey)
+	now := time.Now()
+	for _, tt := range []struct {
+		name          string
+		refreshToken  string
+		keepsIDToken  bool
+		keepsRefresh  bool
+		idTokenLength int
+	}{
+		{"small", "rt-small", true, true, 300},
+		{"large id token", "rt-small", false, true, 1200},
+		{"too large", strings.Repeat("r", 2500), false, false, 1200},
+	} {
+		s := &Session{User: User{Subject: "s", IDToken: strings.Repeat("i", tt.idTokenLength), Expires: now.Add(time.Hour)},
+			Created: now, LastSeen: now, Checked: now, RefreshToken: tt.refreshToken}
+		rec := httptest.NewRecorder()
+		if err := a.store.Save(t.Context(), rec, s); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		c := rec.Result().Cookies()[0]
+		if len(c.Name)+len(c.Value) > maxCookie {
+			t.Errorf("%s: cookie of %d bytes", tt.name, len(c.Name)+len(c.Value))
+		}
+		got, err := a.store.Load(requestWith(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (got.User.IDToken != "") != tt.keepsIDToken || (got.RefreshToken == tt.refreshToken) != tt.keepsRefresh {
+			t.Errorf("%s: id token kept %v, refresh token kept %v; want %v, %v", tt.name,
+				got.User.IDToken != "", got.RefreshToken == tt.refreshToken, tt.keepsIDToken, tt.keepsRefresh)
+		}
+	}
+}
+
+// A write racing a logout or revoke (a last-use touch, a renewal) must not
+// bring the session back.
+func TestRedisWriteAfterRevokeDoesNotResurrect(t *testing.T) {
+	h := newHarness(t, true, nil)
+	b := h.signIn(alice())
+	stale, err := h.a.store.Load(b.request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.a.Revoke(t.Context(), "sub-alice", ""); err != nil || n != 1 {
+		t.Fatalf("revoke = %d, %v", n, err)
+	}
+	stale.LastSeen = h.clock.Now()
+	if err := h.a.store.Touch(t.Context(), httptest.NewRecorder(), stale); !errors.Is(err, ErrSignedOut) {
+		t.Errorf("touch after revoke = %v, want ErrSignedOut", err)
+	}
+	if err := h.a.store.Save(t.Context(), httptest.NewRecorder(), stale); !errors.Is(err, ErrSignedOut) {
+		t.Errorf("save after revoke = %v, want ErrSignedOut", err)
+	}
+	if keys := h.keys(t); len(keys) != 0 {
+		t.Errorf("revoked session came back: %v", keys)
+	}
+	mustSignedOut(t, b, ErrSignedOut)
+}
+
+// A provider that sends no refresh token (it wants offline_access, say):
+// the sign-in says so once in the log, and the session lasts to its end
+// without re-checks.
+func TestNoRefreshToken(t *testing.T) {
+	h := newHarness(t, false, func(c *Config) { c.Refresh = 10 * time.Minute })
+	h.idp.set(func(p *testIdP) { p.noRefresh = true })
+	b := h.signIn(alice())
+	if got := strings.Count(h.logs.String(), "event=refresh_unavailable"); got != 1 {
+		t.Errorf("%d refresh_unavailable log lines at sign-in, want 1:\n%s", got, h.logs)
+	}
+	h.clock.Add(testTTL - time.Minute)
+	mustUser(t, b, "sub-alice")
+	if n := h.idp.refreshCount(); n != 0 {
+		t.Errorf("%d refresh attempts without a refresh token", n)
+	}
+}
+
+// Tokens, ids and cookies never reach the log, whatever happens to the
+// session.
+func TestSessionLogsHoldNoSecrets(t *testing.T) {
+	h := newHarness(t, true, func(c *Config) { c.Refresh = 10 * time.Minute; c.Idle = time.Hour })
+	h.idp.set(func(p *testIdP) { p.rotate = true })
+	b := h.signIn(alice())
+	first, err := h.a.store.Load(b.request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{first.id, first.RefreshToken, first.User.IDToken, b.cookie.Value}
+	h.clock.Add(11 * time.Minute)
+	mustUser(t, b, "sub-alice") // renewed
+	renewed, _ := h.a.store.Load(b.request())
+	secrets = append(secrets, renewed.RefreshToken, renewed.User.IDToken)
+	h.idp.set(func(p *testIdP) { p.down = true })
+	h.clock.Add(30 * time.Minute)
+	_, _ = b.visit() // past grace: refused, logged
+	h.idp.set(func(p *testIdP) { p.down = false; p.disabled["sub-alice"] = true })
+	h.clock.Add(time.Minute)
+	mustSignedOut(t, b, ErrSessionEnded)
+	b = h.signIn(alice())
+	b.logout()
+	logs := h.logs.String()
+	for _, s := range secrets {
+		if s == "" {
+			t.Fatal("a secret to look for is empty")
+		}
+		if strings.Contains(logs, s) {
+			t.Errorf("the log holds a token, id or cookie:\n%s", logs)
+		}
+	}
+}
+
+// A Redis that takes connections but never answers (paused, a network
+// partition) is unavailable after RedisTimeout, not a hang and not
+// signed in.
+func TestRedisThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	u, _ := url.Parse("http://127.0.0.1:8080")
+	a, err := New(Config{Issuer: "http://127.0.0.1:1", ClientID: "c", PublicURL: u, SessionKeys: [][]byte{newKey},
+		SessionTTL: time.Hour, Redis: rdb, RedisTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := a.store.(*redisStore).cookie.encode("some-session-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := requestWith(&http.Cookie{Name: "qsgate_session", Value: value})
+	if u, err := a.Session(httptest.NewRecorder(), r); !errors.Is(err, ErrStoreUnavailable) || u.Subject != "" {
+		t.Errorf("Session = %q, %v; want ErrStoreUnavailable", u.Subject, err)
+	}
+	if err := a.StoreReady(t.Context()); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("StoreReady = %v, want ErrStoreUnavailable", err)
+	}
+}
+
+// Without ContextTimeoutEnabled go-redis would wait its own read timeout:
+// New refuses such a client.
+func TestRedisClientMustHonourTimeouts(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { rdb.Close() })
+	u, _ := url.Parse("http://127.0.0.1:8080")
+	_, err := New(Config{PublicURL: u, SessionKeys: [][]byte{newKey}, SessionTTL: time.Hour, Redis: rdb})
+	if err == nil || !strings.Contains(err.Error(), "ContextTimeoutEnabled") {
+		t.Fatalf("New = %v, want a refusal naming ContextTimeoutEnabled", err)
+	}
+}
+
+// A nil *redis.Client in Config.Redis means the cookie store, not a panic.
+func TestTypedNilRedisIsCookieStore(t *testing.T) {
+	var rdb *redis.Client
+	u, _ := url.Parse("http://127.0.0.1:8080")
+	a, err := New(Config{PublicURL: u, SessionKeys: [][]byte{newKey}, SessionTTL: time.Hour, Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.store.(*cookieStore); !ok {
+		t.Errorf("store = %T, want the cookie store", a.store)
+	}
+}

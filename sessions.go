@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/cluster"
+	"github.com/qsgate/qsgate/config"
+)
+
+// sessionFlags are the sessions command's flags.
+type sessionFlags struct{ email, sub string }
+
+// runSessions is `qsgate sessions list --email E` and `qsgate sessions
+// revoke --email E | --sub S`: an operator's view of, and end to, a user's
+// sessions in the Redis store. It needs the settings serve uses (the keys,
+// the Redis URL), talks to Redis only, and never prints a session id.
+func runSessions(ctx context.Context, getenv func(string) string, sub string, f sessionFlags, out io.Writer) error {
+	switch {
+	case sub != "list" && sub != "revoke":
+		return fmt.Errorf("sessions: want list or revoke, got %q (see qsgate --help)", sub)
+	case sub == "list" && (f.email == "" || f.sub != ""):
+		return errors.New("sessions list: give --email")
+	case sub == "revoke" && (f.email == "") == (f.sub == ""):
+		return errors.New("sessions revoke: give --email or --sub, one of them")
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.SessionStore != "redis" {
+		return auth.ErrNoServerSessions
+	}
+	rdb, err := cluster.NewClient(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("QSGATE_REDIS_URL: %w", err)
+	}
+	defer rdb.Close()
+	a, err := auth.New(auth.Config{PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, SessionTTL: cfg.SessionTTL, Redis: rdb, Idle: cfg.SessionIdle})
+	if err != nil {
+		return err
+	}
+	if sub == "revoke" {
+		n, err := a.Revoke(ctx, f.sub, f.email)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "ended %d session(s)\n", n)
+		return nil
+	}
+	list, err := a.Sessions(ctx, f.email)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(out, "no sessions")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SUBJECT\tEMAIL\tSTARTED\tLAST SEEN\tENDS")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Subject, s.Email, s.Created.UTC().Format(time.RFC3339),
+			s.LastSeen.UTC().Format(time.RFC3339), s.Expires.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
