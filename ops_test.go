@@ -275,3 +275,34 @@ func TestBurstOfFirstViews(t *testing.T) {
 		})
 	}
 }
+
+// Discovery and the provider's keys are fetched once, not per sign-in:
+// 100 sign-ins cost the provider one discovery and one JWKS request.
+func TestSignInCostAtTheProvider(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hits[r.URL.Path]++
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	}
+	s := startStack(t, nil, count)
+	const signIns = 100
+	for i := range signIns {
+		if p := s.signIn(newBrowser(t), alice, "/"); p.status != 200 {
+			t.Fatalf("sign-in %d: %s", i, p)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	discovery, jwks, token := hits[mockoidc.DiscoveryEndpoint], hits[mockoidc.JWKSEndpoint], hits[mockoidc.TokenEndpoint]
+	t.Logf("provider requests over %d sign-ins: %v", signIns, hits)
+	// x/oauth2 learns the provider's client authentication style on the
+	// first exchange, which may cost one extra token request.
+	if discovery != 1 || jwks != 1 || token < signIns || token > signIns+1 {
+		t.Errorf("discovery %d, JWKS %d, token %d over %d sign-ins; want 1, 1 and one token exchange each", discovery, jwks, token, signIns)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/redistest"
 )
 
 // TestLoadBalancer runs two gateways with the same settings behind nginx
@@ -39,6 +40,11 @@ func TestLoadBalancer(t *testing.T) {
 	settings["QSGATE_TRUSTED_PROXIES"] = "127.0.0.1/32" // nginx
 	// One user drives every page view here, far past a person's pace.
 	settings["QSGATE_EMBED_RATE"] = "0"
+	// The instances share sessions, limits and lookups in a real Redis, as
+	// a production cluster does (the cookie store is the browser test's).
+	redis := redistest.Start(t)
+	settings["QSGATE_REDIS_URL"] = redis.URL()
+	settings["QSGATE_SESSION_STORE"] = "redis"
 	a := startGateway(t, "gateway-a", bin, freeAddr(t), dir, settings)
 	b := startGateway(t, "gateway-b", bin, freeAddr(t), dir, settings)
 	byAddr := map[string]*gateway{a.addr: a, b.addr: b}

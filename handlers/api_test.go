@@ -71,7 +71,8 @@ func TestDeepLinks(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `#p.Region=EMEA&amp;p.Region=APAC&amp;p.Year=2026"`) {
 		t.Errorf("deep link: %d\n%s", resp.StatusCode, body)
 	}
-	for _, bad := range []string{"/embed/dashboards/sales?p.=1", "/embed/dashboards/sales?p.a%20b=1", "/embed/dashboards/sales?p.x=", "/embed/start?p.x=1", "/embed/analyses/a?p.x=1"} {
+	for _, bad := range []string{"/embed/dashboards/sales?p.=1", "/embed/dashboards/sales?p.a%20b=1", "/embed/dashboards/sales?p.x=", "/embed/start?p.x=1", "/embed/analyses/a?p.x=1",
+		"/embed/dashboards/sales?p.x=a%C2%85b", "/embed/dashboards/sales?p.x=%FF", "/embed/dashboards/sales?p.x=a%00b"} {
 		if got := get(t, h, bad).StatusCode; got != 400 {
 			t.Errorf("%s = %d, want 400", bad, got)
 		}

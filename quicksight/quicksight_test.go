@@ -61,7 +61,12 @@ func TestTemplateClaims(t *testing.T) {
 			t.Errorf("TemplateClaims(%q) = %v, %v; want %s", tmpl, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "arn:{mail}", "arn:{claim:}", "arn:{email", "arn:aws:quicksight:us-east-1:{account_id}:user/default/fixed"} {
+	for _, bad := range []string{"", "arn:{mail}", "arn:{claim:}", "arn:{email", "arn:aws:quicksight:us-east-1:{account_id}:user/default/fixed",
+		// A claim may fill only the user name, never the partition, region or namespace.
+		"arn:aws:quicksight:{claim:region}:{account_id}:user/default/{email}",
+		"arn:aws{claim:p}:quicksight:us-east-1:{account_id}:user/default/{email}",
+		"arn:aws:quicksight:us-east-1:{account_id}:user/{claim:dept}/{email}",
+		"arn:aws:quicksight:us-east-1:{account_id}:user/{namespace}{claim:dept}/{email}"} {
 		if _, err := TemplateClaims(bad); err == nil {
 			t.Errorf("TemplateClaims(%q) succeeded, want an error", bad)
 		}
