@@ -1,17 +1,41 @@
 package main
 
 import (
+	"context"
+	"io"
+	"maps"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
+
+	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/redistest"
 )
 
-// unlimited lifts the AWS call budget (5 a second by default), so the
-// benchmarks measure the gateway, not its admission control.
+// The benchmarks: one signed-in page view through the whole stack, the bare
+// SDK call that is its floor, and the ratio of the two. Run them together,
+// so the ratio compares figures taken under the same machine load:
+//
+//	go test -run '^$' -bench 'EmbedPage|BareSDK|PageOverBare|EmbedAPI' -benchmem -count=5 .
+//
+// docs/BENCHMARKS.md has the figures and the commands that produced them.
+
+// unlimited lifts the AWS call budget (5 a second by default) to the most
+// config allows, so the benchmarks measure the gateway, not its admission
+// control.
 var unlimited = map[string]string{"QSGATE_LOG_LEVEL": "warn", "QSGATE_QUICKSIGHT_MAX_RPS": "1000", "QSGATE_QUICKSIGHT_MAX_INFLIGHT": "1000"}
 
 // BenchmarkEmbedPage is one signed-in page view of /embed/start through the
 // whole stack on loopback: session cookie check, user mapping, a signed
 // GetSessionEmbedUrl to the simulator through the real AWS SDK, and the
-// rendered page. Run: go test -run '^$' -bench . -benchmem
+// rendered page. The client, the gateway and the simulator all run in this
+// process, so allocs/op counts all three.
 func BenchmarkEmbedPage(b *testing.B) {
 	s := startStack(b, unlimited)
 	br := newBrowser(b)
@@ -19,6 +43,122 @@ func BenchmarkEmbedPage(b *testing.B) {
 	for b.Loop() {
 		if p := br.get(s.url + "/embed/start"); p.status != 200 {
 			b.Fatalf("status %d", p.status)
+		}
+	}
+}
+
+// BenchmarkEmbedPageRedisStore is BenchmarkEmbedPage with the session in
+// Redis (a real redis-server on loopback), for the cost of the store:
+// go test -run '^$' -bench 'EmbedPage' -benchmem . runs both.
+func BenchmarkEmbedPageRedisStore(b *testing.B) {
+	r := redistest.Start(b)
+	settings := maps.Clone(unlimited)
+	settings["QSGATE_SESSION_STORE"], settings["QSGATE_REDIS_URL"] = "redis", r.URL()
+	s := startStack(b, settings)
+	br := newBrowser(b)
+	s.signIn(br, alice, "/")
+	for b.Loop() {
+		if p := br.get(s.url + "/embed/start"); p.status != 200 {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}
+
+// BenchmarkEmbedAPI is /api/embed-url, the JSON the embed page's script
+// asks for when a console session ends: the same work as a page view but
+// JSON instead of the template.
+func BenchmarkEmbedAPI(b *testing.B) {
+	s := startStack(b, unlimited)
+	br := newBrowser(b)
+	s.signIn(br, alice, "/")
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/api/embed-url?entry-point=/start", nil)
+		req.Header.Set("X-Qsgate-Fetch", "1")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := br.c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"embedUrl"`) {
+			b.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+	}
+}
+
+// BenchmarkBareSDK is the floor of a page view: the bare aws-sdk-go-v2
+// GetSessionEmbedUrl call (SigV4, HTTP, JSON) to the same kind of
+// simulator, with the same credentials and parameters the gateway sends.
+// allocs/op counts the SDK and the simulator.
+func BenchmarkBareSDK(b *testing.B) {
+	sim, err := qssim.Start(qssim.Config{AccountID: testAccount})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sim.Close() })
+	call := bareCall(b, sim, sim.AddUser(qssim.User{UserName: "alice@example.com", Email: "alice@example.com", Role: "AUTHOR"}))
+	for b.Loop() {
+		call()
+	}
+}
+
+// BenchmarkPageOverBare alternates a page view, a bare SDK call against the
+// same simulator and a GET /healthz (the HTTP round trip between browser
+// and gateway, which a page view adds to the SDK call whatever the gateway
+// does), and reports each one's time and page/bare: machine load that comes
+// and goes hits all three alike, so the ratio is steadier than dividing two
+// separate benchmarks' ns/op. gateway-ns/op is what is left of a view:
+// page - bare - hop. Its ns/op and allocs/op are the three together.
+func BenchmarkPageOverBare(b *testing.B) {
+	s := startStack(b, unlimited)
+	br := newBrowser(b)
+	s.signIn(br, alice, "/")
+	call := bareCall(b, s.sim, arnOf(alice.Email))
+	var page, bare, hop time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if p := br.get(s.url + "/embed/start"); p.status != 200 {
+			b.Fatalf("status %d", p.status)
+		}
+		t1 := time.Now()
+		call()
+		t2 := time.Now()
+		if p := br.get(s.url + "/healthz"); p.status != 200 {
+			b.Fatalf("healthz: status %d", p.status)
+		}
+		page, bare, hop = page+t1.Sub(t0), bare+t2.Sub(t1), hop+time.Since(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(page.Nanoseconds())/n, "page-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/n, "bare-ns/op")
+	b.ReportMetric(float64(hop.Nanoseconds())/n, "hop-ns/op")
+	b.ReportMetric(float64((page-bare-hop).Nanoseconds())/n, "gateway-ns/op")
+	b.ReportMetric(float64(page)/float64(bare), "page/bare")
+}
+
+// bareCall returns a function making one GetSessionEmbedUrl for userARN
+// with a plain SDK client (default transport and retryer, as LoadDefaultConfig
+// makes them), as the gateway would ask for the start page.
+func bareCall(b *testing.B, sim *qssim.Server, userARN string) func() {
+	b.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
+		awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(qssim.DefaultAccessKeyID, qssim.DefaultSecretAccessKey, "")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := awsqs.NewFromConfig(cfg, func(o *awsqs.Options) { o.BaseEndpoint = aws.String(sim.URL()) })
+	in := &awsqs.GetSessionEmbedUrlInput{
+		AwsAccountId:             aws.String(testAccount),
+		EntryPoint:               aws.String("/start"),
+		SessionLifetimeInMinutes: aws.Int64(60), // startStack's QSGATE_QUICKSIGHT_SESSION_LIFETIME
+		UserArn:                  aws.String(userARN),
+	}
+	return func() {
+		out, err := client.GetSessionEmbedUrl(context.Background(), in)
+		if err != nil || aws.ToString(out.EmbedUrl) == "" {
+			b.Fatalf("GetSessionEmbedUrl: %v", err)
 		}
 	}
 }

@@ -80,7 +80,14 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	// and the SDK retries adaptively within QSGATE_AWS_TIMEOUT.
 	budget := limit.NewBudget(cfg.MaxRPS, cfg.MaxInflight)
 	retryBudget := quicksight.NewRetryBudget()
-	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(awshttp.NewBuildableClient()))
+	// Keep as many idle connections to AWS as calls may run at once: the
+	// SDK's default of 10 per host reopened (TLS to real AWS) hundreds of
+	// connections a second under load (docs/BENCHMARKS.md).
+	transport := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = max(100, cfg.MaxInflight)
+		tr.MaxIdleConnsPerHost = max(10, cfg.MaxInflight)
+	})
+	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(transport))
 	awsCfg.Retryer = func() aws.Retryer { return quicksight.NewRetryer(cfg.AWSTimeout, retryBudget) }
 
 	identityRegion := cfg.IdentityRegion
