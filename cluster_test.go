@@ -226,3 +226,33 @@ func TestSessionsCommandCookieStore(t *testing.T) {
 		}
 	}
 }
+
+// Redis down at start-up: the gateway starts, is alive but not ready, and
+// becomes ready by itself when Redis answers.
+func TestRedisDownAtStartup(t *testing.T) {
+	r := redistest.Start(t)
+	s := startStack(t, nil)
+	r.Stop()
+	addr := freeAddr(t)
+	env := maps.Clone(s.env)
+	env["QSGATE_LISTEN_ADDR"], env["QSGATE_PUBLIC_URL"] = addr, "http://"+addr
+	env["QSGATE_REDIS_URL"], env["QSGATE_SESSION_STORE"] = r.URL(), "redis"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + addr
+	if !waitFor(func() bool { return httpStatus(base+"/healthz") == 200 }) {
+		t.Fatalf("the gateway did not start with Redis down:\n%s", logs)
+	}
+	if got := httpStatus(base + "/readyz"); got != 503 {
+		t.Errorf("/readyz = %d with Redis down, want 503", got)
+	}
+	r.Restart()
+	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
+		t.Errorf("/readyz never recovered when Redis came up:\n%s", logs)
+	}
+}
