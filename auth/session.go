@@ -146,6 +146,12 @@ func (a *Auth) over(s *Session, now time.Time) string {
 		return "expired"
 	case a.cfg.Idle > 0 && now.Sub(s.LastSeen) >= a.cfg.Idle:
 		return "idle"
+	case a.cfg.Refresh > 0 && s.RefreshToken == "" && now.Sub(s.Checked) >= a.cfg.Refresh+a.cfg.RefreshGrace:
+		// Re-checks are on, but this session cannot be re-checked (the
+		// provider sent no refresh token, or it did not fit in the cookie):
+		// fail closed after the interval and its grace, as a session whose
+		// provider cannot be reached does, instead of living to its end.
+		return "not re-checkable"
 	}
 	return ""
 }

@@ -21,45 +21,61 @@ type indexed struct {
 	fields []any // sub, email, created, seen, expires
 }
 
+// adminBatch is how many sessions one pipelined round trip reads or ends:
+// each batch gets its own timeout, so a user with many sessions (a script
+// signing in thousands of times) cannot make revoke time out and end none.
+const adminBatch = 500
+
 // members reads the sessions the indexes name, each once.
 func (s *redisStore) members(ctx context.Context, indexes ...string) ([]indexed, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	sets := make([]*redis.StringSliceCmd, len(indexes))
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	if err := s.batch(ctx, func(ctx context.Context, p redis.Pipeliner) {
 		for i, idx := range indexes {
 			sets[i] = p.SMembers(ctx, idx)
 		}
-		return nil
 	}); err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
 	var out []indexed
+	seen := map[string]bool{}
 	for i, set := range sets {
 		for _, key := range set.Val() {
-			if !slices.ContainsFunc(out, func(m indexed) bool { return m.key == key }) {
+			if !seen[key] {
+				seen[key] = true
 				out = append(out, indexed{key: key, index: indexes[i]})
 			}
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	reads := make([]*redis.SliceCmd, len(out))
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, m := range out {
-			reads[i] = p.HMGet(ctx, m.key, "sub", "email", "created", "seen", "expires")
+	for start := 0; start < len(out); start += adminBatch {
+		chunk := out[start:min(start+adminBatch, len(out))]
+		reads := make([]*redis.SliceCmd, len(chunk))
+		if err := s.batch(ctx, func(ctx context.Context, p redis.Pipeliner) {
+			for i, m := range chunk {
+				reads[i] = p.HMGet(ctx, m.key, "sub", "email", "created", "seen", "expires")
+			}
+		}); err != nil {
+			return nil, err
 		}
-		return nil
-	}); err != nil {
-		return nil, unavailable(err)
-	}
-	for i := range out {
-		if v := reads[i].Val(); len(v) == 5 && v[0] != nil {
-			out[i].fields = v
+		for i := range chunk {
+			if v := reads[i].Val(); len(v) == 5 && v[0] != nil {
+				chunk[i].fields = v
+			}
 		}
 	}
 	return out, nil
+}
+
+// batch runs one pipelined round trip under its own timeout.
+func (s *redisStore) batch(ctx context.Context, fill func(context.Context, redis.Pipeliner)) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		fill(ctx, p)
+		return nil
+	}); err != nil {
+		return unavailable(err)
+	}
+	return nil
 }
 
 // forget drops index entries whose session is gone. Best effort: a
@@ -100,19 +116,19 @@ func (s *redisStore) RevokeUser(ctx context.Context, sub, email string) (int, er
 	if len(end) == 0 {
 		return 0, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	dels := make([]*redis.IntCmd, len(end))
-	if _, err := s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
-		for i, m := range end {
-			dels[i] = p.Del(cctx, m.key)
-			for _, idx := range indexKeys(str(m.fields[0]), str(m.fields[1])) {
-				p.SRem(cctx, idx, m.key)
+	for start := 0; start < len(end); start += adminBatch {
+		chunk, cdels := end[start:min(start+adminBatch, len(end))], dels[start:min(start+adminBatch, len(end))]
+		if err := s.batch(ctx, func(ctx context.Context, p redis.Pipeliner) {
+			for i, m := range chunk {
+				cdels[i] = p.Del(ctx, m.key)
+				for _, idx := range indexKeys(str(m.fields[0]), str(m.fields[1])) {
+					p.SRem(ctx, idx, m.key)
+				}
 			}
+		}); err != nil {
+			return 0, err
 		}
-		return nil
-	}); err != nil {
-		return 0, unavailable(err)
 	}
 	n := 0
 	for _, d := range dels {

@@ -97,17 +97,22 @@ func TestRedisWriteAfterRevokeDoesNotResurrect(t *testing.T) {
 }
 
 // A provider that sends no refresh token (it wants offline_access, say):
-// the sign-in says so once in the log, and the session lasts to its end
-// without re-checks.
+// the sign-in says so once in the log, and, since the session cannot be
+// re-checked, it ends after the interval and its grace (fail closed), not
+// at its absolute end.
 func TestNoRefreshToken(t *testing.T) {
-	h := newHarness(t, false, func(c *Config) { c.Refresh = 10 * time.Minute })
+	h := newHarness(t, false, func(c *Config) { c.Refresh = 10 * time.Minute; c.RefreshGrace = 5 * time.Minute })
 	h.idp.set(func(p *testIdP) { p.noRefresh = true })
 	b := h.signIn(alice())
 	if got := strings.Count(h.logs.String(), "event=refresh_unavailable"); got != 1 {
 		t.Errorf("%d refresh_unavailable log lines at sign-in, want 1:\n%s", got, h.logs)
 	}
-	h.clock.Add(testTTL - time.Minute)
+	h.clock.Add(14 * time.Minute)
 	mustUser(t, b, "sub-alice")
+	h.clock.Add(2 * time.Minute)
+	if _, err := b.visit(); err == nil {
+		t.Errorf("a session that cannot be re-checked outlived the interval and its grace")
+	}
 	if n := h.idp.refreshCount(); n != 0 {
 		t.Errorf("%d refresh attempts without a refresh token", n)
 	}
