@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/qsgate/qsgate/demo"
 	"github.com/qsgate/qsgate/qssim"
 )
 
@@ -144,5 +146,52 @@ func TestProviderDownThenUp(t *testing.T) {
 	defer idp.Shutdown()
 	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
 		t.Errorf("/readyz never recovered once the provider answered\n%s", logs)
+	}
+}
+
+// The provider rotates its signing key: the next sign-in's ID token has a
+// key id the gateway has not seen; it fetches the JWKS once more and signs
+// the user in; later sign-ins use the cached keys again.
+func TestProviderKeyRotation(t *testing.T) {
+	addr := freeAddr(t)
+	base := "http://" + addr
+	st, err := demo.Start(demo.Options{PublicURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	settings := maps.Clone(st.Settings)
+	settings["QSGATE_LISTEN_ADDR"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	g, err := build(ctx, func(k string) string { return settings[k] }, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	if !waitFor(func() bool { return httpStatus(base+"/readyz") == 200 }) {
+		t.Fatalf("not ready:\n%s", logs)
+	}
+	signIn := func(user string) {
+		t.Helper()
+		if p := demoSignIn(t, newBrowser(t), base, "/", user); p.status != 200 || p.url != base+"/" {
+			t.Fatalf("%s's sign-in: %s\n%s", user, p, logs)
+		}
+	}
+	signIn("alice")
+	signIn("adam")
+	before := st.ProviderRequests("/keys")
+	if before != 1 {
+		t.Errorf("JWKS fetched %d times for two sign-ins, want once", before)
+	}
+	if err := st.RotateProviderKey(); err != nil {
+		t.Fatal(err)
+	}
+	signIn("rita")
+	signIn("nora")
+	if got := st.ProviderRequests("/keys"); got != before+1 {
+		t.Errorf("JWKS fetched %d more times after the rotation, want exactly 1", got-before)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qsgate/qsgate/devidp"
@@ -95,6 +96,23 @@ type Stack struct {
 	// ExperienceDashboard the readers' lines say they can open dashboards.
 	Users []User
 	idp   *http.Server
+	// provider is the demo provider, for RotateProviderKey; hits counts
+	// its requests by path.
+	provider *devidp.Handler
+	hitsMu   sync.Mutex
+	hits     map[string]int
+}
+
+// RotateProviderKey makes the demo provider sign with a new key (the old
+// one stays published), as a real provider's key rotation does.
+func (s *Stack) RotateProviderKey() error { return s.provider.RotateKey() }
+
+// ProviderRequests is how many requests the provider answered for path
+// (e.g. "/keys", "/.well-known/openid-configuration").
+func (s *Stack) ProviderRequests(path string) int {
+	s.hitsMu.Lock()
+	defer s.hitsMu.Unlock()
+	return s.hits[path]
 }
 
 // Start starts the provider and the simulator on free loopback ports. An
@@ -176,7 +194,14 @@ func Start(opts Options) (*Stack, error) {
 		sim.Close()
 		return nil, err
 	}
-	idp := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	st := &Stack{provider: handler.(*devidp.Handler), hits: map[string]int{}}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.hitsMu.Lock()
+		st.hits[r.URL.Path]++
+		st.hitsMu.Unlock()
+		handler.ServeHTTP(w, r)
+	})
+	idp := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := idp.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("demo provider stopped", "err", err)
@@ -206,16 +231,9 @@ func Start(opts Options) (*Stack, error) {
 		settings["QSGATE_IAM_REGISTER"] = "true"
 		settings["AWS_ENDPOINT_URL_STS"] = sim.URL() // the simulator answers STS too
 	}
-	return &Stack{
-		Settings:            settings,
-		IssuerURL:           issuer,
-		Sim:                 sim,
-		Mapping:             mapping,
-		API:                 api,
-		DashboardExperience: experience,
-		Users:               users,
-		idp:                 idp,
-	}, nil
+	st.Settings, st.IssuerURL, st.Sim, st.Mapping = settings, issuer, sim, mapping
+	st.API, st.DashboardExperience, st.Users, st.idp = api, experience, users, idp
+	return st, nil
 }
 
 // checkEmbedding returns the API and dashboard experience named, "" being

@@ -97,8 +97,8 @@ const (
 	idTokenLifetime     = time.Hour
 )
 
-// New validates cfg and returns a handler serving the provider under the
-// issuer's path. The caller listens first (to learn its address), builds the
+// New validates cfg and returns a handler (a *Handler) serving the
+// provider under the issuer's path. The caller listens first (to learn its address), builds the
 // issuer from it, then serves the handler on that listener.
 func New(cfg Config) (http.Handler, error) {
 	return newHandler(cfg, time.Now)
@@ -149,7 +149,26 @@ func newHandler(cfg Config, now func() time.Time) (http.Handler, error) {
 	mux.HandleFunc("POST "+prefix+LoginPath, pages.submitLogin)
 	mux.HandleFunc("GET "+prefix+SignedOutPath, pages.signedOut)
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, provider))
-	return logRequests(logger, mux), nil
+	return &Handler{Handler: logRequests(logger, mux), store: store}, nil
+}
+
+// Handler is the provider New returns: an http.Handler that can also
+// rotate its signing key, for tests of relying parties.
+type Handler struct {
+	http.Handler
+	store *storage
+}
+
+// RotateKey makes a new RSA key the signing key. The previous key stays in
+// the JWKS, as during a real provider's rotation; tokens signed from now on
+// carry the new key's id, unknown to relying parties that cached the JWKS.
+func (h *Handler) RotateKey() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	h.store.rotate(key)
+	return nil
 }
 
 // logRequests logs method and path only: query strings carry codes,

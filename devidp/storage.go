@@ -37,11 +37,11 @@ var (
 type storage struct {
 	clients map[string]*client // read-only after newStorage
 	users   map[string]User    // read-only after newStorage
-	key     signingKey
 	logger  *slog.Logger
 	now     func() time.Time
 
 	mu       sync.Mutex
+	keys     []*signingKey // the first signs; the others are still published
 	requests map[string]*authRequest
 	codes    map[string]issuedCode // code -> auth request id
 	tokens   map[string]accessToken
@@ -63,7 +63,7 @@ func newStorage(cfg Config, key *rsa.PrivateKey, loginURL string, logger *slog.L
 	s := &storage{
 		clients:  make(map[string]*client, len(cfg.Clients)),
 		users:    make(map[string]User, len(cfg.Users)),
-		key:      signingKey{id: rand.Text(), key: key},
+		keys:     []*signingKey{{id: rand.Text(), key: key}},
 		logger:   logger,
 		now:      now,
 		requests: make(map[string]*authRequest),
@@ -309,17 +309,35 @@ func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, 
 	return "", "", op.ErrInvalidRefreshToken
 }
 
-// SigningKey returns the provider's only key.
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return &s.key, nil }
+// SigningKey returns the provider's current key.
+func (s *storage) SigningKey(context.Context) (op.SigningKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[0], nil
+}
+
+// rotate makes key the signing key; the previous one stays published (as
+// a real provider does during a rotation), older ones are dropped.
+func (s *storage) rotate(key *rsa.PrivateKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = []*signingKey{{id: rand.Text(), key: key}, s.keys[0]}
+}
 
 // SignatureAlgorithms lists RS256 only.
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
-// KeySet publishes the public half of the signing key (JWKS).
+// KeySet publishes the public halves of the keys (JWKS).
 func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{&s.key}}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]op.Key, len(s.keys))
+	for i, k := range s.keys {
+		keys[i] = publicKey{k}
+	}
+	return keys, nil
 }
 
 // GetClientByClientID returns a plain error for an unknown client, as op
