@@ -146,28 +146,34 @@ func (m *TemplateMapper) arn(c Claims, namespace string) (string, error) {
 	if namespace == "" {
 		namespace = m.namespace
 	}
-	var missing error
-	arn := placeholderRE.ReplaceAllStringFunc(m.tmpl, func(p string) string {
-		if p == "{namespace}" {
-			return namespace
-		}
+	arn, err := fillClaims(strings.ReplaceAll(m.tmpl, "{namespace}", namespace), c, "an ARN")
+	if err != nil {
+		return "", err
+	}
+	if !userARNRE.MatchString(arn) {
+		return "", fmt.Errorf("%w: the template gives %q, not a QuickSight user ARN", ErrNoMapping, arn)
+	}
+	return arn, nil
+}
+
+// fillClaims fills a template's claim placeholders ({email}, {sub},
+// {preferred_username}, {claim:NAME}). A claim that is missing or holds a
+// character that could change what it is part of (for: "an ARN", "a
+// QuickSight user name") is ErrNoMapping.
+func fillClaims(tmpl string, c Claims, what string) (string, error) {
+	var bad error
+	out := placeholderRE.ReplaceAllStringFunc(tmpl, func(p string) string {
 		name := userClaims[p]
 		if name == "" {
 			name = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
 		}
 		v := c.Claim(name)
 		if !claimValueRE.MatchString(v) {
-			missing = fmt.Errorf("%w: claim %q is missing or not usable in an ARN", ErrNoMapping, name)
+			bad = fmt.Errorf("%w: claim %q is missing or not usable in %s", ErrNoMapping, name, what)
 		}
 		return v
 	})
-	if missing != nil {
-		return "", missing
-	}
-	if !userARNRE.MatchString(arn) {
-		return "", fmt.Errorf("%w: the template gives %q, not a QuickSight user ARN", ErrNoMapping, arn)
-	}
-	return arn, nil
+	return out, bad
 }
 
 // FileMapper looks the user up in a map read by ReadUserMap. Subjects and

@@ -55,20 +55,9 @@ func (t *NameTemplate) Claims() []string {
 // Fill gives the user name; a claim that is missing or holds a character a
 // user name cannot (a slash, a space) is ErrNoMapping.
 func (t *NameTemplate) Fill(c Claims) (string, error) {
-	var bad error
-	name := placeholderRE.ReplaceAllStringFunc(t.tmpl, func(p string) string {
-		claim := userClaims[p]
-		if claim == "" {
-			claim = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
-		}
-		v := c.Claim(claim)
-		if !claimValueRE.MatchString(v) {
-			bad = fmt.Errorf("%w: claim %q is missing or not usable in a QuickSight user name", ErrNoMapping, claim)
-		}
-		return v
-	})
-	if bad != nil {
-		return "", bad
+	name, err := fillClaims(t.tmpl, c, "a QuickSight user name")
+	if err != nil {
+		return "", err
 	}
 	if !claimValueRE.MatchString(name) {
 		return "", fmt.Errorf("%w: the user name template gives an unusable name", ErrNoMapping)
