@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -27,20 +26,7 @@ func startTwin(t *testing.T, s *stack) string {
 	env := maps.Clone(s.env)
 	env["QSGATE_LISTEN_ADDR"] = addr
 	env["QSGATE_PUBLIC_URL"] = "http://" + addr
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &syncBuffer{}
-	go func() {
-		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("twin logs:\n%s", logs)
-		}
-	})
-	url := "http://" + addr
+	url, logs := serveUntilEnd(t, env)
 	if !waitFor(func() bool { return httpStatus(url+"/readyz") == 200 }) {
 		t.Fatalf("the twin never became ready:\n%s", logs)
 	}
@@ -237,17 +223,7 @@ func TestRedisDownAtStartup(t *testing.T) {
 	env := maps.Clone(s.env)
 	env["QSGATE_LISTEN_ADDR"], env["QSGATE_PUBLIC_URL"] = addr, "http://"+addr
 	env["QSGATE_REDIS_URL"], env["QSGATE_SESSION_STORE"] = r.URL(), "redis"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &syncBuffer{}
-	go func() {
-		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	base := "http://" + addr
-	if !waitFor(func() bool { return httpStatus(base+"/healthz") == 200 }) {
-		t.Fatalf("the gateway did not start with Redis down:\n%s", logs)
-	}
+	base, logs := serveUntilEnd(t, env) // starts with Redis down
 	if got := httpStatus(base + "/readyz"); got != 503 {
 		t.Errorf("/readyz = %d with Redis down, want 503", got)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -122,17 +121,7 @@ func TestProviderDownThenUp(t *testing.T) {
 		"QSGATE_SESSION_KEYS": "test-session-key-0123456789abcdefghijkl", "QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount,
 		"AWS_REGION": "us-east-1", "QSGATE_SHUTDOWN_GRACE": "1s", "QSGATE_AWS_TIMEOUT": "1s",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &syncBuffer{}
-	go func() {
-		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + addr
-	if !waitFor(func() bool { return httpStatus(base+"/healthz") == 200 }) {
-		t.Fatalf("/healthz never answered\n%s", logs)
-	}
+	base, logs := serveUntilEnd(t, env)
 	if got := httpStatus(base + "/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d with the provider down, want 503", got)
 	}

@@ -46,6 +46,7 @@ type gateway struct {
 	mapFile  *quicksight.MapFile
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
+	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
 }
 
 // envWithFile chains the env file behind getenv (an empty value counts as
@@ -182,7 +183,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
 }
 
 // newMapper builds the user mapper of QSGATE_USER_MAPPING. What it reads or
@@ -306,6 +307,9 @@ func (g *gateway) summary() string {
 // are still served, the listener closes, and in-flight requests get up to
 // QSGATE_SHUTDOWN_GRACE to finish.
 func (g *gateway) serve(ctx context.Context) error {
+	if g.redis != nil {
+		defer g.redis.Close()
+	}
 	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("QSGATE_LISTEN_ADDR: %w", err)

@@ -302,3 +302,28 @@ func embedCalls(sim *qssim.Server) []qssim.Call {
 func (p page) String() string { return fmt.Sprintf("%d %s", p.status, p.url) }
 
 var errStop = errors.New("stop")
+
+// serveUntilEnd runs `qsgate serve` with env (QSGATE_LISTEN_ADDR set) until
+// the test ends, waits for /healthz, and returns its base URL and logs. It
+// does not wait for readiness: callers check what they expect of /readyz.
+func serveUntilEnd(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("logs of the gateway on %s:\n%s", env["QSGATE_LISTEN_ADDR"], logs)
+		}
+	})
+	base := "http://" + env["QSGATE_LISTEN_ADDR"]
+	if !waitFor(func() bool { return httpStatus(base+"/healthz") == 200 }) {
+		t.Fatalf("the gateway never answered /healthz:\n%s", logs)
+	}
+	return base, logs
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -49,14 +50,10 @@ func target(c echo.Context, entryPoint string) (quicksight.Target, error) {
 	if err := quicksight.CheckEntryPoint(entryPoint); err != nil {
 		return t, err
 	}
-	if len(params) > 0 && !isDashboard(entryPoint) {
+	if len(params) > 0 && !strings.HasPrefix(entryPoint, "/dashboards/") {
 		return t, quicksight.ErrBadParams
 	}
 	return t, nil
-}
-
-func isDashboard(entryPoint string) bool {
-	return len(entryPoint) > len("/dashboards/") && entryPoint[:len("/dashboards/")] == "/dashboards/"
 }
 
 // embedResult names an embed outcome for the metrics: ok, the AWS error

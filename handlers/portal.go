@@ -109,17 +109,9 @@ func openByID(public *url.URL) echo.HandlerFunc {
 			prefixed["p."+k] = vs
 		}
 		params, err := quicksight.ParseParams(prefixed)
-		if err != nil || len(params) != len(flatten(prefixed)) {
-			return quicksight.ErrBadParams
+		if err != nil {
+			return err
 		}
 		return c.Redirect(http.StatusSeeOther, target+"?"+quicksight.QueryOf(params))
 	}
-}
-
-func flatten(q url.Values) []string {
-	var out []string
-	for _, vs := range q {
-		out = append(out, vs...)
-	}
-	return out
 }

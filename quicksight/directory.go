@@ -134,11 +134,10 @@ var ErrUserExists = errors.New("the QuickSight user exists already")
 // switches to that region and tries once more.
 func call[T any](ctx context.Context, d *Directory, op string, f func(context.Context, UsersAPI) (T, error)) (T, error) {
 	cur := d.current.Load()
-	out, err := timed(ctx, d.timeout, cur.api, f)
-	if err == nil {
+	out, e := attempt(ctx, d.timeout, cur.api, op, f)
+	if e == nil {
 		return out, nil
 	}
-	e := classifyUsers(op, err)
 	if e.IdentityRegion == "" || e.IdentityRegion == cur.region {
 		return out, e
 	}
@@ -153,29 +152,24 @@ func call[T any](ctx context.Context, d *Directory, op string, f func(context.Co
 		d.log.Warn("following the QuickSight identity region", "from", cur.region, "to", next.region,
 			"fix", "set QSGATE_QUICKSIGHT_IDENTITY_REGION="+next.region+" to skip this on start-up")
 	}
-	out, err = timed(ctx, d.timeout, d.current.Load().api, f)
-	if err != nil {
-		return out, classifyUsers(op, err)
+	if out, e = attempt(ctx, d.timeout, d.current.Load().api, op, f); e != nil {
+		return out, e
 	}
 	return out, nil
 }
 
-func timed[T any](ctx context.Context, timeout time.Duration, api UsersAPI, f func(context.Context, UsersAPI) (T, error)) (T, error) {
+// attempt runs one call under the timeout and classifies its error, a
+// timeout after throttling answers counting as throttling (throttle.go).
+func attempt[T any](ctx context.Context, timeout time.Duration, api UsersAPI, op string, f func(context.Context, UsersAPI) (T, error)) (T, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ctx, throttled := watchThrottling(ctx)
 	out, err := f(ctx, api)
-	if err != nil && throttled() && ctx.Err() != nil {
-		err = &throttledError{err}
+	if err != nil {
+		return out, throttledTimeout(classify(op, err), throttled)
 	}
-	return out, err
+	return out, nil
 }
-
-// throttledError is a deadline that passed after throttling answers; see
-// throttle.go.
-type throttledError struct{ error }
-
-func (e *throttledError) Unwrap() error { return e.error }
 
 // namespaceMissing turns ListUsers' and RegisterUser's ResourceNotFound,
 // which can only be the namespace, into a setup problem: not the "no such
@@ -186,11 +180,4 @@ func namespaceMissing(err error, namespace string) error {
 		e.Hint = "the QuickSight namespace " + namespace + " does not exist: create it, or fix QSGATE_NAMESPACE_RULES or QSGATE_QUICKSIGHT_NAMESPACE"
 	}
 	return err
-}
-
-// classifyUsers is classify, with a timeout after throttling counted as
-// throttling.
-func classifyUsers(op string, err error) *Error {
-	var te *throttledError
-	return throttledTimeout(classify(op, err), func() bool { return errors.As(err, &te) })
 }
