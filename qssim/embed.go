@@ -18,6 +18,10 @@ const (
 	// after they were issued, opened sessions an hour after their lifetime.
 	// A forgotten URL answers "not valid" instead of "expired".
 	sessionRetention = time.Hour
+	// pruneEvery is how often issuing a URL also drops the forgettable
+	// ones: the sweep reads every session under the lock, so doing it on
+	// each issue made a long benchmark slow down as the map grew.
+	pruneEvery = time.Minute
 )
 
 // Experiences of an embed page.
@@ -90,9 +94,12 @@ func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, req embedReques
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, old := range s.sessions {
-		if old.forgettable(sess.issuedAt) {
-			delete(s.sessions, k)
+	if sess.issuedAt.Sub(s.pruned) >= pruneEvery {
+		s.pruned = sess.issuedAt
+		for k, old := range s.sessions {
+			if old.forgettable(sess.issuedAt) {
+				delete(s.sessions, k)
+			}
 		}
 	}
 	s.sessions[id] = sess

@@ -1,6 +1,7 @@
 package qssim
 
 import (
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -31,5 +32,42 @@ func TestSessionRetention(t *testing.T) {
 				t.Errorf("forgettable after %v = %v, want %v", tt.after, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestIssuedURLsPruned: issuing keeps the map of sessions bounded. The
+// sweep for forgettable ones runs at most once a minute, not on every
+// issue (it reads every session under the lock).
+func TestIssuedURLsPruned(t *testing.T) {
+	now := time.Now()
+	s, err := New(Config{AccountID: "123456789012", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	issue := func() {
+		s.issueEmbedURL(r, userRecord{User: User{UserName: "u"}}, embedRequest{api: "GetSessionEmbedUrl", entryPoint: "/start"})
+	}
+	count := func() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.sessions) }
+
+	issue()
+	issue()
+	now = now.Add(sessionRetention + time.Second) // both forgettable now
+	issue()
+	if got := count(); got != 1 {
+		t.Fatalf("after an hour: %d sessions kept, want 1 (the new one)", got)
+	}
+	t0 := now                                       // the kept one's issue time
+	now = t0.Add(sessionRetention - 10*time.Second) // a sweep; nothing forgettable yet
+	issue()
+	now = t0.Add(sessionRetention + 20*time.Second) // the first is forgettable, but 30 s since the sweep
+	issue()
+	if got := count(); got != 3 {
+		t.Fatalf("%d sessions, want 3: no sweep within a minute of the last", got)
+	}
+	now = t0.Add(sessionRetention + 51*time.Second) // a minute since the sweep
+	issue()
+	if got := count(); got != 3 {
+		t.Fatalf("%d sessions, want 3: the sweep dropped the forgettable one", got)
 	}
 }

@@ -113,6 +113,7 @@ type Simulator struct {
 	users      map[string]*userRecord // by ARN
 	roles      map[string]bool        // role ARNs AssumeRole grants
 	sessions   map[string]*embedSession
+	pruned     time.Time                 // the last sweep of sessions for forgettable ones
 	dashboards map[string]*contentRecord // by id
 	analyses   map[string]*contentRecord // by id
 	calls      []Call
