@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // cookieStore keeps the whole session in the browser's cookie, encrypted
@@ -22,9 +24,25 @@ type cookieStore struct {
 	// (about 250 allocations a page view, docs/BENCHMARKS.md). Cookies
 	// written before it (gob) are still read.
 	json []securecookie.Codec
-	ttl  time.Duration
-	now  func() time.Time
+	// decoded remembers JSON cookies that were verified and decoded, by
+	// the SHA-256 of their value: a browser sends the same cookie with
+	// every request, and checking and decoding it (HMAC, AES, JSON) was
+	// about a fifth of the gateway's own work a page view
+	// (docs/BENCHMARKS.md). A hit is the same bytes that passed the check
+	// before; what a session says about time (its end, idleness, re-check)
+	// is still judged on every request by Auth. Nothing that failed to
+	// decode is kept.
+	decoded *expirable.LRU[[sha256.Size]byte, cookieValue]
+	ttl     time.Duration
+	now     func() time.Time
 }
+
+// Bounds of the decoded-cookie cache: a few thousand sessions in use at
+// once, each remembered for a while after its last request.
+const (
+	decodedCookies   = 4096
+	decodedCookieTTL = 5 * time.Minute
+)
 
 // cookieValue is what a JSON session cookie holds.
 type cookieValue struct {
@@ -53,7 +71,8 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 	for _, codec := range j {
 		codec.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
 	}
-	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, now: cfg.Now}, nil
+	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, now: cfg.Now,
+		decoded: expirable.NewLRU[[sha256.Size]byte, cookieValue](decodedCookies, nil, decodedCookieTTL)}, nil
 }
 
 // Save writes the cookie. When it would be too large, the ID token (only a
@@ -82,8 +101,7 @@ func (c *cookieStore) Save(_ context.Context, w http.ResponseWriter, s *Session)
 
 func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 	if ck, err := r.Cookie(c.cookie.name); err == nil && ck.Value != "" {
-		var v cookieValue
-		if securecookie.DecodeMulti(c.cookie.name, ck.Value, &v, c.json...) == nil {
+		if v, ok := c.decodeJSON(ck.Value); ok {
 			if v.User.Subject == "" {
 				return nil, ErrSignedOut
 			}
@@ -112,6 +130,22 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 	s.Checked = s.Created
 	s.LastSeen = c.now().Add(-touchEvery)
 	return s, nil
+}
+
+// decodeJSON verifies and decodes a JSON session cookie, or finds it
+// among those it did before. The User it returns shares its Groups and
+// Extra with other requests': Auth clones them before any change.
+func (c *cookieStore) decodeJSON(value string) (cookieValue, bool) {
+	key := sha256.Sum256([]byte(value))
+	if v, ok := c.decoded.Get(key); ok {
+		return v, true
+	}
+	var v cookieValue
+	if securecookie.DecodeMulti(c.cookie.name, value, &v, c.json...) != nil {
+		return cookieValue{}, false
+	}
+	c.decoded.Add(key, v)
+	return v, true
 }
 
 // Touch rewrites the cookie: the browser is the only place to keep it.

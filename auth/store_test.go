@@ -234,3 +234,51 @@ func TestGobCookiesStillRead(t *testing.T) {
 		t.Fatalf("gob cookie: %+v, %v", got, err)
 	}
 }
+
+// The cookie store remembers cookies it verified: a repeat is not decoded
+// again, but it is the same bytes or nothing (a changed cookie is checked
+// afresh and refused), and the session's end still applies to a
+// remembered one.
+func TestDecodedCookiesRemembered(t *testing.T) {
+	now := time.Now()
+	u, _ := url.Parse("https://portal.example.com")
+	a, err := New(Config{Issuer: "http://127.0.0.1:1", ClientID: "c", PublicURL: u, SessionKeys: [][]byte{newKey},
+		SessionTTL: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.store.(*cookieStore)
+	good := sessionCookie(t, a, User{Subject: "alice", Groups: []string{"g"}, Extra: map[string]string{"dept": "d"}, Expires: now.Add(time.Hour)})
+	for range 3 {
+		if got, ok := a.CurrentUser(requestWith(good)); !ok || got.Subject != "alice" {
+			t.Fatalf("the good cookie: %+v, %v", got, ok)
+		}
+	}
+	if n := c.decoded.Len(); n != 1 {
+		t.Fatalf("%d cookies remembered, want 1", n)
+	}
+
+	for i := range len(good.Value) { // every one-byte change, with the good one remembered
+		b := []byte(good.Value)
+		b[i] ^= 1
+		if _, ok := a.CurrentUser(requestWith(&http.Cookie{Name: good.Name, Value: string(b)})); ok {
+			t.Fatalf("a cookie changed at byte %d signed in", i)
+		}
+	}
+	if n := c.decoded.Len(); n != 1 {
+		t.Fatalf("%d cookies remembered after refusals, want 1", n)
+	}
+
+	// Each load is its own Session: changing one changes no other.
+	s1, _ := a.store.Load(requestWith(good))
+	seen := s1.LastSeen
+	s1.LastSeen, s1.User.IDToken = seen.Add(time.Minute), "x"
+	if s2, _ := a.store.Load(requestWith(good)); !s2.LastSeen.Equal(seen) || s2.User.IDToken != "" {
+		t.Fatalf("a change to one loaded session showed in the next: %+v", s2)
+	}
+
+	now = now.Add(time.Hour) // the session's end, with the cookie still remembered
+	if _, ok := a.CurrentUser(requestWith(good)); ok {
+		t.Fatal("a remembered cookie outlived its session")
+	}
+}
