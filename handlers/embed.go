@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/templates"
 )
 
 // entryPointFunc gives the QuickSight entry point a request asks for.
@@ -102,15 +104,16 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 			return emb, "", err
 		}
 	}
+	// One deadline for the view's AWS work: the mapping's lookups and
+	// registrations, and the embed call.
 	ctx := c.Request().Context()
-	start := time.Now()
-	mctx := ctx
-	if d.ViewTimeout > 0 { // lookups and registrations within the view's deadline
+	if d.ViewTimeout > 0 {
 		var cancel context.CancelFunc
-		mctx, cancel = context.WithTimeout(ctx, d.ViewTimeout)
+		ctx, cancel = context.WithTimeout(ctx, d.ViewTimeout)
 		defer cancel()
 	}
-	id, err := d.Mapper.Identity(mctx, person(d, u))
+	start := time.Now()
+	id, err := d.Mapper.Identity(ctx, person(d, u))
 	if err != nil {
 		return emb, "", err
 	}
@@ -128,9 +131,10 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 	if err != nil || (src.Scheme != "https" && src.Scheme != "http") || src.Host == "" {
 		return emb, "", errBadEmbedURL
 	}
-	d.Logger.Info("embed url issued", "event", "embed_url_issued", "sub", u.Subject, "email", u.Email,
-		"user_arn", id.UserARN, "entry_point", t.EntryPoint, "dashboard_experience", emb.Dashboard,
-		"aws_request_id", emb.RequestID, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	d.Logger.LogAttrs(ctx, slog.LevelInfo, "embed url issued", slog.String("event", "embed_url_issued"),
+		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
+		slog.String("entry_point", t.EntryPoint), slog.Bool("dashboard_experience", emb.Dashboard),
+		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
 	return emb, src.Scheme + "://" + src.Host, nil
 }
 
@@ -140,6 +144,7 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 // from /api/embed-url when the console session ends, without reloading the
 // portal.
 func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
+	csp := &policyCache{script: true}
 	return func(c echo.Context) error {
 		ep, title, err := entryPoint(c)
 		var t quicksight.Target
@@ -157,7 +162,7 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			return err
 		}
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), origin, true))
+		h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), origin))
 		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 		h.Set("Pragma", "no-cache")
 		api := url.Values{"entry-point": {ep}}
@@ -165,18 +170,10 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			api.Add("p."+p.Name, p.Value)
 		}
 		csrf, _ := c.Get("csrf").(string)
-		return render(c, d, http.StatusOK, "embed.html", embedPage{
+		return d.Pages.RenderEmbed(htmlResponse{c, http.StatusOK}, templates.Embed{
 			URL: emb.URL, Title: title, Portal: d.PortalTitle, CSRF: csrf,
 			API: "/api/embed-url?" + api.Encode(), Login: "/login?rd=" + url.QueryEscape(c.Request().URL.RequestURI()),
-			SessionSeconds: int(d.SessionLifetime.Seconds()), Origin: origin, Dashboard: emb.Dashboard,
+			SessionSeconds: int(d.SessionLifetime.Seconds()), Origin: origin,
 		})
 	}
-}
-
-// embedPage is what embed.html shows; the data attributes feed its script.
-type embedPage struct {
-	URL, Title, Portal, CSRF string
-	API, Login, Origin       string
-	SessionSeconds           int
-	Dashboard                bool
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -208,10 +207,19 @@ func retryAfter(err error) (int, bool) {
 
 // render writes a page; a template failure becomes an error, never half a page.
 func render(c echo.Context, d Deps, status int, name string, data any) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	var buf bytes.Buffer
-	if err := d.Pages.Render(&buf, name, data); err != nil {
-		return err
+	return d.Pages.Render(htmlResponse{c, status}, name, data)
+}
+
+// htmlResponse is the response to a rendered page: the templates write it once,
+// complete, and only then is the status sent.
+type htmlResponse struct {
+	c      echo.Context
+	status int
+}
+
+func (p htmlResponse) Write(b []byte) (int, error) {
+	if err := p.c.HTMLBlob(p.status, b); err != nil {
+		return 0, err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	return len(b), nil
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 )
@@ -11,13 +12,14 @@ import (
 // and hold per-user data, so nothing is cached unless a route says so.
 func securityHeaders(d Deps) echo.MiddlewareFunc {
 	hsts := d.PublicURL.Scheme == "https"
+	csp := &policyCache{}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("X-Frame-Options", "SAMEORIGIN")
-			h.Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'", false))
+			h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), "'none'"))
 			h.Set("Cache-Control", "no-store")
 			if hsts {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
@@ -42,6 +44,25 @@ func contentSecurityPolicy(logoutOrigin, frameSrc string, script bool) string {
 	}
 	return "default-src 'none'; style-src 'self'; img-src 'self'" + scripts + "; frame-src " + frameSrc +
 		"; frame-ancestors 'self'; form-action " + formAction + "; base-uri 'none'"
+}
+
+// policyCache keeps the last Content-Security-Policy it built: its inputs
+// (the provider's logout origin, the console's origin) change only when
+// discovery or the region does, and it is set on every response.
+type policyCache struct {
+	script bool
+	last   atomic.Pointer[policy]
+}
+
+type policy struct{ logoutOrigin, frameSrc, header string }
+
+func (p *policyCache) header(logoutOrigin, frameSrc string) string {
+	if l := p.last.Load(); l != nil && l.logoutOrigin == logoutOrigin && l.frameSrc == frameSrc {
+		return l.header
+	}
+	l := &policy{logoutOrigin, frameSrc, contentSecurityPolicy(logoutOrigin, frameSrc, p.script)}
+	p.last.Store(l)
+	return l.header
 }
 
 // cacheStatic lets successful static responses be cached: for a year when

@@ -19,23 +19,32 @@ func routes(e *echo.Echo, d Deps) {
 	e.GET("/readyz", readyz(d))
 	e.HEAD("/readyz", readyz(d))
 	e.Group("/static", cacheStatic(static.Version)).StaticFS("/", static.Files)
-	e.GET("/favicon.ico", noContent(), cacheFor(86400))
+	e.GET("/favicon.ico", with(noContent(), cacheFor(86400)))
 
 	e.GET("/login", login(d.Auth))
 	e.GET("/auth/callback", callback(d.Auth, d.PublicURL, d.Metrics))
-	e.POST("/logout", logout(d.Auth), csrf)
+	e.POST("/logout", with(logout(d.Auth), csrf))
 	e.GET("/signed-out", signedOut(d))
 
-	e.GET("/", home(d), append(signedIn, csrf)...)
-	e.GET("/open", openByID(d.PublicURL), signedIn...)
+	e.GET("/", with(home(d), append(signedIn, csrf)...))
+	e.GET("/open", with(openByID(d.PublicURL), signedIn...))
 	page := append(signedIn, csrf) // the slim bar's sign-out form needs the token
 	for _, ep := range []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites"} {
-		e.GET("/embed"+ep, embed(d, fixedEntryPoint(ep)), page...)
+		e.GET("/embed"+ep, with(embed(d, fixedEntryPoint(ep)), page...))
 	}
-	e.GET("/embed/dashboards/:id", embed(d, itemEntryPoint("/dashboards/")), page...)
-	e.GET("/embed/analyses/:id", embed(d, itemEntryPoint("/analyses/")), page...)
+	e.GET("/embed/dashboards/:id", with(embed(d, itemEntryPoint("/dashboards/")), page...))
+	e.GET("/embed/analyses/:id", with(embed(d, itemEntryPoint("/analyses/")), page...))
 
-	e.GET("/api/embed-url", embedURLAPI(d), append([]echo.MiddlewareFunc{sameSiteOnly}, signedIn...)...)
+	e.GET("/api/embed-url", with(embedURLAPI(d), append([]echo.MiddlewareFunc{sameSiteOnly}, signedIn...)...))
+}
+
+// with wraps h in route middleware once, when the route is made; Echo v4
+// would wrap it again on every request. The first runs first.
+func with(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
 }
 
 // csrfProtect guards state-changing forms (logout) with a token tied to a

@@ -98,8 +98,8 @@ type Deps struct {
 	// SessionLifetime is the console session's length: the embed page
 	// fetches a fresh URL when it ends.
 	SessionLifetime time.Duration
-	// ViewTimeout bounds the mapping step of a view (QSGATE_AWS_TIMEOUT);
-	// 0 means no bound of its own.
+	// ViewTimeout bounds a view's AWS work, the mapping and the embed call
+	// together (QSGATE_AWS_TIMEOUT); 0 means no bound of its own.
 	ViewTimeout    time.Duration
 	Pages          *templates.Set
 	Logger         *slog.Logger
@@ -209,8 +209,9 @@ func requestLog(log *slog.Logger, rec Recorder) echo.MiddlewareFunc {
 			if rec != nil {
 				rec.Request(v.RoutePath, v.Method, v.Status, v.Latency)
 			}
-			log.Info("request", "method", v.Method, "path", v.URIPath, "status", v.Status,
-				"duration_ms", v.Latency.Milliseconds(), "client_ip", v.RemoteIP, "request_id", v.RequestID)
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", slog.String("method", v.Method),
+				slog.String("path", v.URIPath), slog.Int("status", v.Status), slog.Int64("duration_ms", v.Latency.Milliseconds()),
+				slog.String("client_ip", v.RemoteIP), slog.String("request_id", v.RequestID))
 			return nil
 		},
 	})

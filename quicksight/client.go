@@ -114,8 +114,11 @@ func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, er
 	if len(t.Params) > 0 && !isDashboard {
 		return Embed{}, ErrBadParams
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.Timeout { // the caller's, when sooner
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	ctx, throttled := watchThrottling(ctx)
 	var (
 		out       embedOutput

@@ -1,0 +1,102 @@
+package templates
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"html/template"
+	"io"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+)
+
+// Embed is what embed.html shows; the data attributes feed its script.
+type Embed struct {
+	URL, Title, Portal, CSRF string
+	API, Login, Origin       string
+	SessionSeconds           int
+}
+
+// The embed page is the one page rendered on every view, and html/template
+// spends most of its time calling escapers through reflection (about 40 µs
+// of a view on the benchmark machine, docs/BENCHMARKS.md). Only one of its
+// values changes from view to view: the console URL. So the page is
+// rendered once per set of the other values (a browser's CSRF token, the
+// entry point, its links) with a random mark in place of the URL (a
+// shell), and a view writes the shell's two parts around the URL, escaped
+// by html/template in the same context it has in the page (the hole
+// template). TestEmbedShellMatchesFullRender and FuzzRenderEmbed check the
+// result is byte for byte the whole page rendered at once.
+const (
+	embedShells   = 1024 // browsers × entry points in use at once; ~3 KB each
+	embedShellTTL = 10 * time.Minute
+)
+
+// shell is embed.html split at the console URL.
+type shell [2][]byte
+
+// hole renders a URL as embed.html's iframe src escapes it: the output is
+// the escaped URL between holeHead and holeTail.
+const (
+	hole     = `<iframe src="{{.}}">`
+	holeHead = `<iframe src="`
+	holeTail = `">`
+)
+
+func (s *Set) prepareEmbed() error {
+	h, err := template.New("hole").Parse(hole)
+	if err != nil {
+		return fmt.Errorf("parse embed hole: %w", err)
+	}
+	s.hole = h
+	s.embed = expirable.NewLRU[Embed, shell](embedShells, nil, embedShellTTL)
+	// The mark is letters and digits only, which no escaper changes, and
+	// random, so no value of a page contains it by chance.
+	s.mark = "qsgateurl" + rand.Text()
+	return nil
+}
+
+// RenderEmbed writes embed.html for p to w, in one Write, only once it
+// rendered completely: the same bytes as Render(w, "embed.html", p).
+func (s *Set) RenderEmbed(w io.Writer, p Embed) error {
+	key := p
+	key.URL = ""
+	sh, ok := s.embed.Get(key)
+	if !ok {
+		if sh, ok = s.shell(key); !ok {
+			return s.Render(w, "embed.html", p)
+		}
+		s.embed.Add(key, sh)
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(sh[0])
+	start := buf.Len()
+	if err := s.hole.Execute(buf, p.URL); err != nil {
+		return fmt.Errorf("render embed.html: %w", err)
+	}
+	out := buf.Bytes()[start:]
+	n := copy(out, out[len(holeHead):len(out)-len(holeTail)]) // keep the escaped URL only
+	buf.Truncate(start + n)
+	buf.Write(sh[1])
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// shell renders the page for key with the mark as its URL and splits it
+// there; false when the mark does not appear exactly once (the caller then
+// renders the whole page).
+func (s *Set) shell(key Embed) (shell, bool) {
+	key.URL = s.mark
+	var page bytes.Buffer
+	if err := s.pages["embed.html"].ExecuteTemplate(&page, "layout", key); err != nil {
+		return shell{}, false
+	}
+	mark := []byte(s.mark)
+	if bytes.Count(page.Bytes(), mark) != 1 {
+		return shell{}, false
+	}
+	head, tail, _ := bytes.Cut(page.Bytes(), mark)
+	return shell{head, tail}, true
+}
