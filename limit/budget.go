@@ -26,6 +26,7 @@ type Budget struct {
 	shared  SharedRate // nil: this instance alone
 	sharedN int        // calls a second, for the shared allowance
 	slots   *semaphore.Weighted
+	release func() // gives a slot back
 	waiting atomic.Int64
 	shed    atomic.Int64
 }
@@ -33,11 +34,13 @@ type Budget struct {
 // NewBudget allows rps calls a second (burst: one second's worth) and
 // inflight at once.
 func NewBudget(rps float64, inflight int) *Budget {
-	return &Budget{
+	b := &Budget{
 		rate:    rate.NewLimiter(rate.Limit(rps), max(1, int(rps))),
 		sharedN: max(1, int(rps)),
 		slots:   semaphore.NewWeighted(int64(inflight)),
 	}
+	b.release = func() { b.slots.Release(1) }
+	return b
 }
 
 // Waiting is how many calls wait for room now.
@@ -57,6 +60,12 @@ const maxCallMargin = 500 * time.Millisecond
 func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
+	// Most calls find a token and a slot free: take them without setting
+	// up a wait (a deadline of its own, a timer).
+	token := b.shared == nil && b.rate.Allow()
+	if token && b.slots.TryAcquire(1) {
+		return b.release, nil
+	}
 	wait := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		// Stop waiting early enough to leave the call itself some time: a
@@ -66,22 +75,24 @@ func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 		wait, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
 		defer cancel()
 	}
-	handled := false
-	if b.shared != nil {
-		var err error
-		if handled, err = b.sharedWait(ctx, wait); err != nil {
-			return nil, err
+	if !token {
+		handled := false
+		if b.shared != nil {
+			var err error
+			if handled, err = b.sharedWait(ctx, wait); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if !handled {
-		if err := b.rate.Wait(wait); err != nil {
-			return nil, b.refuse(ctx, b.tokenDelay())
+		if !handled {
+			if err := b.rate.Wait(wait); err != nil {
+				return nil, b.refuse(ctx, b.tokenDelay())
+			}
 		}
 	}
 	if err := b.slots.Acquire(wait, 1); err != nil {
 		return nil, b.refuse(ctx, time.Second)
 	}
-	return func() { b.slots.Release(1) }, nil
+	return b.release, nil
 }
 
 // tokenDelay is how long until a token is free.

@@ -111,7 +111,8 @@ func TemplateClaims(tmpl string) ([]string, error) {
 // TemplateMapper builds the ARN from a template (see TemplateClaims).
 type TemplateMapper struct {
 	tmpl      string
-	namespace string // the default for {namespace}
+	filled    claimTemplate // tmpl split at its placeholders, once
+	namespace string        // the default for {namespace}
 }
 
 // NewTemplateMapper fills the account-wide placeholders once; the template
@@ -119,7 +120,8 @@ type TemplateMapper struct {
 // (Identity) or with namespace (UserARN).
 func NewTemplateMapper(tmpl, accountID, namespace, identityRegion string) *TemplateMapper {
 	r := strings.NewReplacer("{account_id}", accountID, "{identity_region}", identityRegion)
-	return &TemplateMapper{tmpl: r.Replace(tmpl), namespace: namespace}
+	t := r.Replace(tmpl)
+	return &TemplateMapper{tmpl: t, filled: splitClaims(t), namespace: namespace}
 }
 
 // CheckTemplate fills a template with the real account, namespace and
@@ -146,7 +148,7 @@ func (m *TemplateMapper) arn(c Claims, namespace string) (string, error) {
 	if namespace == "" {
 		namespace = m.namespace
 	}
-	arn, err := fillClaims(strings.ReplaceAll(m.tmpl, "{namespace}", namespace), c, "an ARN")
+	arn, err := m.filled.fill(c, namespace, "an ARN")
 	if err != nil {
 		return "", err
 	}
@@ -156,24 +158,64 @@ func (m *TemplateMapper) arn(c Claims, namespace string) (string, error) {
 	return arn, nil
 }
 
-// fillClaims fills a template's claim placeholders ({email}, {sub},
-// {preferred_username}, {claim:NAME}). A claim that is missing or holds a
+// claimTemplate is a template split at its placeholders when it is made,
+// so filling it for a user is a few appends (it is filled on every view).
+type claimTemplate []templatePart
+
+// templatePart is fixed text, a claim, or {namespace}.
+type templatePart struct {
+	text  string // the fixed text, or the claim's name
+	claim bool
+	ns    bool // {namespace}
+}
+
+// splitClaims splits a template at {namespace} and its claims ({email},
+// {sub}, {preferred_username}, {claim:NAME}).
+func splitClaims(tmpl string) claimTemplate {
+	var t claimTemplate
+	last := 0
+	for _, loc := range placeholderRE.FindAllStringIndex(tmpl, -1) {
+		p := tmpl[loc[0]:loc[1]]
+		part := templatePart{text: userClaims[p], claim: true}
+		switch {
+		case p == "{namespace}":
+			part = templatePart{ns: true}
+		case part.text == "": // {claim:NAME}; TemplateClaims refused any other
+			part.text = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
+		}
+		if loc[0] > last {
+			t = append(t, templatePart{text: tmpl[last:loc[0]]})
+		}
+		t = append(t, part)
+		last = loc[1]
+	}
+	if last < len(tmpl) {
+		t = append(t, templatePart{text: tmpl[last:]})
+	}
+	return t
+}
+
+// fill fills the claims ({email}, {sub}, {preferred_username},
+// {claim:NAME}) and {namespace}. A claim that is missing or holds a
 // character that could change what it is part of (for: "an ARN", "a
 // QuickSight user name") is ErrNoMapping.
-func fillClaims(tmpl string, c Claims, what string) (string, error) {
-	var bad error
-	out := placeholderRE.ReplaceAllStringFunc(tmpl, func(p string) string {
-		name := userClaims[p]
-		if name == "" {
-			name = strings.TrimSuffix(strings.TrimPrefix(p, "{claim:"), "}")
+func (t claimTemplate) fill(c Claims, namespace, what string) (string, error) {
+	var b strings.Builder
+	for _, p := range t {
+		switch {
+		case p.ns:
+			b.WriteString(namespace)
+		case p.claim:
+			v := c.Claim(p.text)
+			if !claimValueRE.MatchString(v) {
+				return "", fmt.Errorf("%w: claim %q is missing or not usable in %s", ErrNoMapping, p.text, what)
+			}
+			b.WriteString(v)
+		default:
+			b.WriteString(p.text)
 		}
-		v := c.Claim(name)
-		if !claimValueRE.MatchString(v) {
-			bad = fmt.Errorf("%w: claim %q is missing or not usable in %s", ErrNoMapping, name, what)
-		}
-		return v
-	})
-	return out, bad
+	}
+	return b.String(), nil
 }
 
 // FileMapper looks the user up in a map read by ReadUserMap. Subjects and

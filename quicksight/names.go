@@ -8,7 +8,10 @@ import (
 
 // NameTemplate gives a QuickSight user name from claims, e.g. "{email}" or
 // "{preferred_username}" (QSGATE_USER_NAME_TEMPLATE).
-type NameTemplate struct{ tmpl string }
+type NameTemplate struct {
+	tmpl   string
+	filled claimTemplate
+}
 
 // ParseNameTemplate checks a user name template: the placeholders are
 // {email}, {sub}, {preferred_username} and {claim:NAME}; at least one.
@@ -36,7 +39,7 @@ func ParseNameTemplate(tmpl string) (*NameTemplate, error) {
 	if rest != "" && !claimValueRE.MatchString(rest) {
 		return nil, fmt.Errorf("the fixed text %q has characters a QuickSight user name cannot hold", rest)
 	}
-	return &NameTemplate{tmpl: tmpl}, nil
+	return &NameTemplate{tmpl: tmpl, filled: splitClaims(tmpl)}, nil
 }
 
 // Claims are the claim names the template reads.
@@ -55,7 +58,7 @@ func (t *NameTemplate) Claims() []string {
 // Fill gives the user name; a claim that is missing or holds a character a
 // user name cannot (a slash, a space) is ErrNoMapping.
 func (t *NameTemplate) Fill(c Claims) (string, error) {
-	name, err := fillClaims(t.tmpl, c, "a QuickSight user name")
+	name, err := t.filled.fill(c, "", "a QuickSight user name")
 	if err != nil {
 		return "", err
 	}
