@@ -177,7 +177,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
-		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Pages: pages, Logger: log, ClusterReady: clusterReady,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,

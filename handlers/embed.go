@@ -78,6 +78,8 @@ func embedResult(err error) string {
 		return "not_allowed"
 	case errors.Is(err, limit.ErrUserRate):
 		return "user_rate"
+	case errors.Is(err, limit.ErrBudget):
+		return "GatewayBudget" // as when the budget refuses the call itself
 	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint), errors.Is(err, quicksight.ErrBadParams):
 		return "bad_request"
 	}
@@ -111,6 +113,13 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.ViewTimeout)
 		defer cancel()
+	}
+	if d.Admit != nil {
+		release, err := d.Admit.Enter(ctx)
+		if err != nil {
+			return emb, "", err
+		}
+		defer release()
 	}
 	start := time.Now()
 	id, err := d.Mapper.Identity(ctx, person(d, u))

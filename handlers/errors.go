@@ -73,8 +73,8 @@ var errorPages = []struct {
 		Message: "QuickSight has no dashboard or analysis with that id, or it is not shared with you.", Action: toPortal}},
 	{limit.ErrUserRate, page{Status: 429, Title: "Slow down a little",
 		Message: "You have opened QuickSight many times in a short while. Wait a moment, then try again.", Action: tryAgain}},
-	{quicksight.ErrOverloaded, page{Status: 503, Title: "QuickSight is busy", AutoRetry: true, RetryAfter: "2",
-		Message: "Many people are opening QuickSight right now. This page will try again by itself in a few seconds.", Action: tryAgain}},
+	{quicksight.ErrOverloaded, gatewayBusy},
+	{limit.ErrBudget, gatewayBusy}, // a view waiting at the door (limit.Budget.Enter)
 	{quicksight.ErrThrottled, page{Status: 503, Title: "QuickSight is busy", RetryAfter: "5", AutoRetry: true,
 		Message: "QuickSight is receiving too many requests right now. This page will try again by itself in a few seconds.", Action: tryAgain}},
 	{quicksight.ErrTimeout, page{Status: 504, Title: "QuickSight did not answer in time",
@@ -96,6 +96,10 @@ var errorPages = []struct {
 	{auth.ErrProviderUnavailable, page{Status: 503, Title: "The sign-in service is unavailable", RetryAfter: "10",
 		Message: "The company sign-in service could not be reached. Try again in a moment.", Action: signInNow}},
 }
+
+// gatewayBusy is the gateway's own budget having no room for a view in time.
+var gatewayBusy = page{Status: 503, Title: "QuickSight is busy", AutoRetry: true, RetryAfter: "2",
+	Message: "Many people are opening QuickSight right now. This page will try again by itself in a few seconds.", Action: tryAgain}
 
 // statusPages cover Echo's own errors (unknown route, wrong method, ...).
 var statusPages = map[int]page{

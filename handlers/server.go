@@ -76,6 +76,13 @@ type ViewLimiter interface {
 	Allow(key string) error
 }
 
+// Admission lets a view start its AWS work when there is room
+// (limit.Budget.Enter); the error, when there is none in time, is a
+// *limit.RateError (503, busy).
+type Admission interface {
+	Enter(ctx context.Context) (release func(), err error)
+}
+
 // Recorder counts what happens for the metrics (metrics.Metrics).
 type Recorder interface {
 	Request(route, method string, code int, d time.Duration)
@@ -90,6 +97,7 @@ type Deps struct {
 	Mapper  UserMapper
 	Access  AccessPolicy  // nil lets every signed-in user in
 	Views   ViewLimiter   // nil means no per-user limit
+	Admit   Admission     // nil lets every view start at once
 	Catalog ContentLister // nil means the home page lists nothing
 	// ReadersSeeDashboards is true when dashboards open in the Dashboard
 	// experience, which QuickSight allows readers.

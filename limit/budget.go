@@ -27,8 +27,11 @@ type Budget struct {
 	sharedN int        // calls a second, for the shared allowance
 	slots   *semaphore.Weighted
 	release func() // gives a slot back
-	waiting atomic.Int64
-	shed    atomic.Int64
+	// views is Enter's door: as many views at once as calls may run.
+	views       *semaphore.Weighted
+	releaseView func()
+	waiting     atomic.Int64
+	shed        atomic.Int64
 }
 
 // NewBudget allows rps calls a second (burst: one second's worth) and
@@ -40,7 +43,35 @@ func NewBudget(rps float64, inflight int) *Budget {
 		slots:   semaphore.NewWeighted(int64(inflight)),
 	}
 	b.release = func() { b.slots.Release(1) }
+	b.views = semaphore.NewWeighted(int64(inflight))
+	b.releaseView = func() { b.views.Release(1) }
 	return b
+}
+
+// Enter admits a page view to its AWS work (the mapping's lookups, the
+// embed call), at most as many at once as calls may run; the others wait
+// their turn here, within ctx's deadline (less the margin kept for the
+// call), or get ErrBudget. Without it a crowd of views would all start
+// their SDK calls and wait for a slot deep inside them, each holding the
+// SDK's request state and a grown stack (500 views at once: 117 MB of
+// gateway without the door, 86 MB with it; docs/BENCHMARKS.md). release
+// lets the next one in.
+func (b *Budget) Enter(ctx context.Context) (release func(), err error) {
+	if b.views.TryAcquire(1) {
+		return b.releaseView, nil
+	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
+	wait := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, deadline.Add(-min(time.Until(deadline)/4, maxCallMargin)))
+		defer cancel()
+	}
+	if err := b.views.Acquire(wait, 1); err != nil {
+		return nil, b.refuse(ctx, time.Second)
+	}
+	return b.releaseView, nil
 }
 
 // Waiting is how many calls wait for room now.

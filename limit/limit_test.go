@@ -88,3 +88,56 @@ func TestBudget(t *testing.T) {
 		t.Errorf("after release: %v", err)
 	}
 }
+
+// Enter lets in as many views as calls may run at once; the next waits at
+// the door for one to leave, or gets ErrBudget when its deadline comes
+// first. A caller that went away is not counted as shed.
+func TestBudgetDoor(t *testing.T) {
+	b := NewBudget(1000, 2)
+	first, err1 := b.Enter(context.Background())
+	second, err2 := b.Enter(context.Background())
+	if err1 != nil || err2 != nil {
+		t.Fatalf("the first two: %v, %v", err1, err2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.Enter(ctx); !errors.Is(err, ErrBudget) || b.Shed() != 1 {
+		t.Fatalf("a third while two are in: %v, shed %d; want ErrBudget, shed 1", err, b.Shed())
+	}
+	gone, goneNow := context.WithCancel(context.Background())
+	goneNow()
+	if _, err := b.Enter(gone); !errors.Is(err, context.Canceled) || b.Shed() != 1 {
+		t.Errorf("a caller that went away: %v, shed %d; want context.Canceled, not counted", err, b.Shed())
+	}
+
+	entered := make(chan error, 1)
+	go func() {
+		release, err := b.Enter(context.Background())
+		if err == nil {
+			release()
+		}
+		entered <- err
+	}()
+	waitUntil(t, func() bool { return b.Waiting() == 1 })
+	first()
+	if err := <-entered; err != nil {
+		t.Fatalf("the waiting view, once one left: %v", err)
+	}
+	second()
+	// The door does not hold calls: with views inside, calls still run.
+	release, err := b.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+}
+
+// waitUntil polls cond for up to a minute: a bound, not a timing assertion.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never came true")
+		}
+	}
+}
