@@ -45,7 +45,7 @@ func (s *stack) gatewayEnv(mapping, listen, metrics, logLevel string) map[string
 		"QSGATE_AUTHOR_GROUPS":           authorGroup,
 		"QSGATE_EMBED_RATE":              "0",
 		"QSGATE_QUICKSIGHT_MAX_RPS":      "1000",
-		"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "1000",
+		"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "64", // more than the 50-user latency level needs; -gateway-env to change
 		"QSGATE_SHUTDOWN_GRACE":          "10s",
 		"QSGATE_LOG_LEVEL":               logLevel,
 		"AWS_REGION":                     qssim.DefaultRegion,
