@@ -47,7 +47,6 @@ type gateway struct {
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
-	budget   *limit.Budget    // the AWS call budget
 }
 
 // envWithFile chains the env file behind getenv (an empty value counts as
@@ -184,7 +183,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, budget: budget}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
 }
 
 // newMapper builds the user mapper of QSGATE_USER_MAPPING. What it reads or

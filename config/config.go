@@ -356,7 +356,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PortalTitle:          r.title("QSGATE_PORTAL_TITLE", "QuickSight portal"),
 		HomeList:             r.booleanDefault("QSGATE_HOME_LIST", true),
 		EmbedRate:            r.rate("QSGATE_EMBED_RATE", "30/m"),
-		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 1000),
+		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 10000),
 		MaxInflight:          int(r.integer("QSGATE_QUICKSIGHT_MAX_INFLIGHT", 20, 1, 1000)),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
 		ShutdownDelay:        r.duration("QSGATE_SHUTDOWN_DELAY", 0, 0, 5*time.Minute),

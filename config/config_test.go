@@ -158,7 +158,7 @@ func TestLoadProblems(t *testing.T) {
 		{"refresh too often", map[string]string{"QSGATE_SESSION_REFRESH": "5s"}, "QSGATE_SESSION_REFRESH: must be 0 (off) or at least 1m, got 5s"},
 		{"bad embed rate", map[string]string{"QSGATE_EMBED_RATE": "30 per minute"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h (N from 1 to 1000000), or 0 for no limit, got "30 per minute"`},
 		{"embed rate unit", map[string]string{"QSGATE_EMBED_RATE": "30/d"}, `QSGATE_EMBED_RATE: want N/s, N/m or N/h`},
-		{"bad max rps", map[string]string{"QSGATE_QUICKSIGHT_MAX_RPS": "0"}, `QSGATE_QUICKSIGHT_MAX_RPS: must be a number from 0.1 to 1000, got "0"`},
+		{"bad max rps", map[string]string{"QSGATE_QUICKSIGHT_MAX_RPS": "0"}, `QSGATE_QUICKSIGHT_MAX_RPS: must be a number from 0.1 to 10000, got "0"`},
 		{"bad max inflight", map[string]string{"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "many"}, `QSGATE_QUICKSIGHT_MAX_INFLIGHT: must be a whole number from 1 to 1000, got "many"`},
 		{"bad proxies", map[string]string{"QSGATE_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `QSGATE_TRUSTED_PROXIES: must be IP addresses or CIDR ranges, got "nope"`},
 		{"bad bool", map[string]string{"QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL": "maybe"}, `QSGATE_OIDC_TRUST_UNVERIFIED_EMAIL: must be true or false, got "maybe"`},

@@ -3,7 +3,6 @@ package limit
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -39,29 +38,14 @@ type Budget struct {
 // inflight at once.
 func NewBudget(rps float64, inflight int) *Budget {
 	b := &Budget{
-		rate:    rate.NewLimiter(rate.Limit(rps), burst(rps)),
-		sharedN: burst(rps),
+		rate:    rate.NewLimiter(rate.Limit(rps), max(1, int(rps))),
+		sharedN: max(1, int(rps)),
 		slots:   semaphore.NewWeighted(int64(inflight)),
 	}
 	b.release = func() { b.slots.Release(1) }
 	b.views = semaphore.NewWeighted(int64(inflight))
 	b.releaseView = func() { b.views.Release(1) }
 	return b
-}
-
-// burst is one second's worth of calls, at least one.
-func burst(rps float64) int {
-	if math.IsInf(rps, 1) || rps > math.MaxInt32 {
-		return math.MaxInt32
-	}
-	return max(1, int(rps))
-}
-
-// SetRate changes this instance's calls a second (and its burst, one
-// second's worth); +Inf lifts the rate (benchmarks of the gateway itself).
-func (b *Budget) SetRate(rps float64) {
-	b.rate.SetLimit(rate.Limit(rps))
-	b.rate.SetBurst(burst(rps))
 }
 
 // Enter admits a page view to its AWS work (the mapping's lookups, the

@@ -44,8 +44,8 @@ func (s *stack) gatewayEnv(mapping, listen, metrics, logLevel string) map[string
 		"QSGATE_ALLOWED_EMAIL_DOMAINS":   domain,
 		"QSGATE_AUTHOR_GROUPS":           authorGroup,
 		"QSGATE_EMBED_RATE":              "0",
-		"QSGATE_QUICKSIGHT_MAX_RPS":      "1000",
-		"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "64", // more than the 50-user latency level needs; -gateway-env to change
+		"QSGATE_QUICKSIGHT_MAX_RPS":      "10000", // the most config allows: the load measures the gateway, not its budget
+		"QSGATE_QUICKSIGHT_MAX_INFLIGHT": "64",    // more than the 50-user latency level needs; -gateway-env to change
 		"QSGATE_SHUTDOWN_GRACE":          "10s",
 		"QSGATE_LOG_LEVEL":               logLevel,
 		"AWS_REGION":                     qssim.DefaultRegion,
