@@ -24,26 +24,15 @@ func newTestAuth(t *testing.T, public string, keys ...[]byte) *Auth {
 	return a
 }
 
-// sessionCookie signs a user in directly, as Finish does after a good callback.
-func sessionCookie(t *testing.T, a *Auth, u User) *http.Cookie {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	now := time.Now()
-	if err := a.store.Save(t.Context(), rec, &Session{User: u, Created: now, LastSeen: now, Checked: now}); err != nil {
-		t.Fatal(err)
-	}
-	cookies := rec.Result().Cookies()
-	if len(cookies) != 1 {
-		t.Fatalf("got %d cookies, want 1", len(cookies))
-	}
-	return cookies[0]
-}
-
 func requestWith(c *http.Cookie) *http.Request {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(c)
 	return r
 }
+
+// The cookie tests sign in through the code path production uses: the
+// provider's code flow and Finish (harness.signIn), never by writing a
+// session into the store.
 
 func TestSessionCookieFlags(t *testing.T) {
 	for _, tt := range []struct {
@@ -54,8 +43,11 @@ func TestSessionCookieFlags(t *testing.T) {
 		{"https://portal.example.com", "__Host-qsgate_session", true},
 		{"http://127.0.0.1:8080", "qsgate_session", false},
 	} {
-		a := newTestAuth(t, tt.public, newKey)
-		c := sessionCookie(t, a, User{Subject: "s", Expires: time.Now().Add(time.Hour)})
+		h := newHarness(t, false, func(c *Config) {
+			c.PublicURL, _ = url.Parse(tt.public)
+			c.SessionTTL = time.Hour
+		})
+		c := h.signIn(newIdPUser("s", "s@example.com")).setCookie
 		if c.Name != tt.name || !c.HttpOnly || c.Secure != tt.secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 3600 {
 			t.Errorf("%s: cookie = %+v; want %s, HttpOnly, Secure=%v, SameSite=Lax, Path=/, MaxAge=3600", tt.public, c, tt.name, tt.secure)
 		}
@@ -63,23 +55,22 @@ func TestSessionCookieFlags(t *testing.T) {
 }
 
 func TestSessionKeyRotation(t *testing.T) {
-	before := newTestAuth(t, "http://127.0.0.1", oldKey)
-	c := sessionCookie(t, before, User{Subject: "alice", Expires: time.Now().Add(time.Hour)})
+	h := newHarness(t, false, func(c *Config) { c.SessionKeys = [][]byte{oldKey} })
+	c := h.signIn(newIdPUser("alice", "alice@example.com")).cookie
 
-	rotated := newTestAuth(t, "http://127.0.0.1", newKey, oldKey)
+	rotated := h.newAuth(func(c *Config) { c.SessionKeys = [][]byte{newKey, oldKey} })
 	if u, ok := rotated.CurrentUser(requestWith(c)); !ok || u.Subject != "alice" {
 		t.Errorf("a cookie made with the older listed key: signed in = %v, want true", ok)
 	}
-	dropped := newTestAuth(t, "http://127.0.0.1", newKey)
+	dropped := h.newAuth(func(c *Config) { c.SessionKeys = [][]byte{newKey} })
 	if _, ok := dropped.CurrentUser(requestWith(c)); ok {
 		t.Errorf("a cookie made with a key no longer listed was accepted")
 	}
 }
 
 func TestSessionCookieRejected(t *testing.T) {
-	a := newTestAuth(t, "http://127.0.0.1", newKey)
-	good := sessionCookie(t, a, User{Subject: "alice", Expires: time.Now().Add(time.Hour)})
-	expired := sessionCookie(t, a, User{Subject: "alice", Expires: time.Now().Add(-time.Second)})
+	h := newHarness(t, false, nil)
+	good := h.signIn(newIdPUser("alice", "alice@example.com")).cookie
 	tamper := func(v string) string {
 		b := []byte(v)
 		b[len(b)/2] ^= 1
@@ -91,15 +82,18 @@ func TestSessionCookieRejected(t *testing.T) {
 		"garbage":   "not a cookie",
 		"empty":     "",
 		"huge":      strings.Repeat("A", 8000),
-		"expired":   expired.Value,
 	} {
 		c := &http.Cookie{Name: good.Name, Value: value}
-		if _, ok := a.CurrentUser(requestWith(c)); ok {
+		if _, ok := h.a.CurrentUser(requestWith(c)); ok {
 			t.Errorf("%s cookie: signed in, want signed out", name)
 		}
 	}
-	if _, ok := a.CurrentUser(requestWith(good)); !ok {
+	if _, ok := h.a.CurrentUser(requestWith(good)); !ok {
 		t.Errorf("the good cookie was refused")
+	}
+	h.clock.Add(testTTL) // the same cookie, at the session's end
+	if _, ok := h.a.CurrentUser(requestWith(good)); ok {
+		t.Errorf("expired cookie: signed in, want signed out")
 	}
 }
 

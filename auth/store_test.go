@@ -240,15 +240,10 @@ func TestGobCookiesStillRead(t *testing.T) {
 // afresh and refused), and the session's end still applies to a
 // remembered one.
 func TestDecodedCookiesRemembered(t *testing.T) {
-	now := time.Now()
-	u, _ := url.Parse("https://portal.example.com")
-	a, err := New(Config{Issuer: "http://127.0.0.1:1", ClientID: "c", PublicURL: u, SessionKeys: [][]byte{newKey},
-		SessionTTL: time.Hour, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, false, nil)
+	a := h.a
 	c := a.store.(*cookieStore)
-	good := sessionCookie(t, a, User{Subject: "alice", Groups: []string{"g"}, Extra: map[string]string{"dept": "d"}, Expires: now.Add(time.Hour)})
+	good := h.signIn(newIdPUser("alice", "alice@example.com", "qs-authors")).cookie
 	for range 3 {
 		if got, ok := a.CurrentUser(requestWith(good)); !ok || got.Subject != "alice" {
 			t.Fatalf("the good cookie: %+v, %v", got, ok)
@@ -256,6 +251,9 @@ func TestDecodedCookiesRemembered(t *testing.T) {
 	}
 	if n := c.decoded.Len(); n != 1 {
 		t.Fatalf("%d cookies remembered, want 1", n)
+	}
+	if u, _ := a.CurrentUser(requestWith(good)); len(u.Groups) != 1 {
+		t.Fatalf("the remembered user's groups: %v, want [qs-authors]", u.Groups)
 	}
 
 	for i := range len(good.Value) { // every one-byte change, with the good one remembered
@@ -271,13 +269,13 @@ func TestDecodedCookiesRemembered(t *testing.T) {
 
 	// Each load is its own Session: changing one changes no other.
 	s1, _ := a.store.Load(requestWith(good))
-	seen := s1.LastSeen
+	seen, token := s1.LastSeen, s1.User.IDToken
 	s1.LastSeen, s1.User.IDToken = seen.Add(time.Minute), "x"
-	if s2, _ := a.store.Load(requestWith(good)); !s2.LastSeen.Equal(seen) || s2.User.IDToken != "" {
-		t.Fatalf("a change to one loaded session showed in the next: %+v", s2)
+	if s2, _ := a.store.Load(requestWith(good)); !s2.LastSeen.Equal(seen) || s2.User.IDToken != token {
+		t.Fatal("a change to one loaded session showed in the next")
 	}
 
-	now = now.Add(time.Hour) // the session's end, with the cookie still remembered
+	h.clock.Add(testTTL) // the session's end, with the cookie still remembered
 	if _, ok := a.CurrentUser(requestWith(good)); ok {
 		t.Fatal("a remembered cookie outlived its session")
 	}
