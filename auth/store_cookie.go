@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -134,7 +135,8 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 
 // decodeJSON verifies and decodes a JSON session cookie, or finds it
 // among those it did before. The User it returns shares its Groups and
-// Extra with other requests': Auth clones them before any change.
+// Extra with other requests': read them, never change them in place (the
+// re-check at the provider builds new ones).
 func (c *cookieStore) decodeJSON(value string) (cookieValue, bool) {
 	key := sha256.Sum256([]byte(value))
 	if v, ok := c.decoded.Get(key); ok {
@@ -144,6 +146,7 @@ func (c *cookieStore) decodeJSON(value string) (cookieValue, bool) {
 	if securecookie.DecodeMulti(c.cookie.name, value, &v, c.json...) != nil {
 		return cookieValue{}, false
 	}
+	v.User.Groups = slices.Clip(v.User.Groups) // an append copies, never writes into the shared array
 	c.decoded.Add(key, v)
 	return v, true
 }

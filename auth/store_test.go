@@ -252,8 +252,15 @@ func TestDecodedCookiesRemembered(t *testing.T) {
 	if n := c.decoded.Len(); n != 1 {
 		t.Fatalf("%d cookies remembered, want 1", n)
 	}
-	if u, _ := a.CurrentUser(requestWith(good)); len(u.Groups) != 1 {
-		t.Fatalf("the remembered user's groups: %v, want [qs-authors]", u.Groups)
+	u1, _ := a.CurrentUser(requestWith(good))
+	u2, _ := a.CurrentUser(requestWith(good))
+	if len(u1.Groups) != 1 {
+		t.Fatalf("the remembered user's groups: %v, want [qs-authors]", u1.Groups)
+	}
+	// Two requests appending to the groups they share write to copies.
+	g1, g2 := append(u1.Groups, "x"), append(u2.Groups, "y")
+	if g1[1] != "x" || g2[1] != "y" {
+		t.Fatalf("appends to a remembered user's groups met: %v, %v", g1, g2)
 	}
 
 	for i := range len(good.Value) { // every one-byte change, with the good one remembered

@@ -80,6 +80,8 @@ func embedResult(err error) string {
 		return "user_rate"
 	case errors.Is(err, limit.ErrBudget):
 		return "GatewayBudget" // as when the budget refuses the call itself
+	case errors.Is(err, context.Canceled): // the browser left while its view waited at the door
+		return "Canceled"
 	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint), errors.Is(err, quicksight.ErrBadParams):
 		return "bad_request"
 	}
@@ -174,14 +176,22 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 		h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), origin))
 		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 		h.Set("Pragma", "no-cache")
-		api := url.Values{"entry-point": {ep}}
+		// The script's links, from what was checked (the entry point, the
+		// p. parameters), never the raw request: other query keys are
+		// ignored, not carried along.
+		page, params := "/embed"+ep, url.Values{}
 		for _, p := range t.Params {
-			api.Add("p."+p.Name, p.Value)
+			params.Add("p."+p.Name, p.Value)
+		}
+		api := "/api/embed-url?entry-point=" + url.QueryEscape(ep)
+		if len(params) > 0 {
+			q := params.Encode()
+			api, page = api+"&"+q, page+"?"+q
 		}
 		csrf, _ := c.Get("csrf").(string)
 		return d.Pages.RenderEmbed(htmlResponse{c, http.StatusOK}, templates.Embed{
 			URL: emb.URL, Title: title, Portal: d.PortalTitle, CSRF: csrf,
-			API: "/api/embed-url?" + api.Encode(), Login: "/login?rd=" + url.QueryEscape(c.Request().URL.RequestURI()),
+			API: api, Login: "/login?rd=" + url.QueryEscape(page),
 			SessionSeconds: int(d.SessionLifetime.Seconds()), Origin: origin,
 		})
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -144,8 +145,9 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			return
 		}
 		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
-		if errors.Is(err, quicksight.ErrCanceled) {
-			// The browser went away: not an error of ours, and nobody to
+		if errors.Is(err, quicksight.ErrCanceled) || (errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil) {
+			// The browser went away (during the AWS call, or while its view
+			// waited at the door): not an error of ours, and nobody to
 			// render for. 499 is nginx's "client closed request", for the
 			// request log and metrics.
 			d.Logger.Info("request canceled by the client", "path", c.Request().URL.Path, "request_id", reqID)

@@ -74,7 +74,7 @@ func (b *Budget) Enter(ctx context.Context) (release func(), err error) {
 	return b.releaseView, nil
 }
 
-// Waiting is how many calls wait for room now.
+// Waiting is how many calls, and views at the door, wait for room now.
 func (b *Budget) Waiting() int64 { return b.waiting.Load() }
 
 // Shed is how many calls were refused since start.

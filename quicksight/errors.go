@@ -146,7 +146,7 @@ func classify(op string, err error) *Error {
 			e.Hint = fmt.Sprintf("this call must go to the identity region %s: set QSGATE_QUICKSIGHT_IDENTITY_REGION=%s (user ARNs) and check AWS_REGION", m[1], m[1])
 		}
 	case errors.Is(err, context.DeadlineExceeded):
-		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "QuickSight did not answer within QSGATE_AWS_TIMEOUT"
+		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "the view's AWS work (room in the budget, finding the user, the embed call) did not finish within QSGATE_AWS_TIMEOUT"
 	case errors.Is(err, context.Canceled):
 		e.Kind, e.Code = ErrCanceled, "Canceled"
 	default:

@@ -31,6 +31,10 @@ type Embed struct {
 const (
 	embedShells   = 1024 // browsers × entry points in use at once; ~3 KB each
 	embedShellTTL = 10 * time.Minute
+	// maxShellKey bounds what one shell may hold: pages whose other values
+	// are longer (long deep links, an odd CSRF cookie) are rendered whole,
+	// so the cache stays under ~10 MB whatever requests it sees.
+	maxShellKey = 1024
 )
 
 // shell is embed.html split at the console URL.
@@ -62,6 +66,9 @@ func (s *Set) prepareEmbed() error {
 func (s *Set) RenderEmbed(w io.Writer, p Embed) error {
 	key := p
 	key.URL = ""
+	if len(key.Title)+len(key.Portal)+len(key.CSRF)+len(key.API)+len(key.Login)+len(key.Origin) > maxShellKey {
+		return s.Render(w, "embed.html", p)
+	}
 	sh, ok := s.embed.Get(key)
 	if !ok {
 		if sh, ok = s.shell(key); !ok {
@@ -98,5 +105,5 @@ func (s *Set) shell(key Embed) (shell, bool) {
 		return shell{}, false
 	}
 	head, tail, _ := bytes.Cut(page.Bytes(), mark)
-	return shell{head, tail}, true
+	return shell{bytes.Clone(head), bytes.Clone(tail)}, true // not the render buffer's spare room
 }

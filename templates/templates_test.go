@@ -143,3 +143,25 @@ func BenchmarkRenderEmbedWhole(b *testing.B) {
 		}
 	}
 }
+
+// A page whose other values are long is rendered whole and not kept: one
+// request cannot park megabytes in the cache (the review's finding).
+func TestLongValuesNotKept(t *testing.T) {
+	s := parse(t)
+	p := sampleEmbed
+	p.Login = "/login?rd=" + strings.Repeat("%2522", 20_000)
+	p.CSRF = strings.Repeat(`"`, 10_000)
+	if got, want := fromShell(t, s, p), full(t, s, p); got != want {
+		t.Fatal("the long page differs from its whole render")
+	}
+	if n := s.embed.Len(); n != 0 {
+		t.Fatalf("%d shells kept for a page with long values, want 0", n)
+	}
+	fromShell(t, s, sampleEmbed)
+	for _, k := range s.embed.Keys() {
+		sh, _ := s.embed.Peek(k)
+		if size := cap(sh[0]) + cap(sh[1]); size > 8<<10 {
+			t.Errorf("a shell holds %d bytes, want the page's size", size)
+		}
+	}
+}
