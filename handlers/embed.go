@@ -179,19 +179,19 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 		// The script's links, from what was checked (the entry point, the
 		// p. parameters), never the raw request: other query keys are
 		// ignored, not carried along.
-		page, params := "/embed"+ep, url.Values{}
+		back, params := "/embed"+ep, url.Values{} // where "Sign in again" comes back to
 		for _, p := range t.Params {
 			params.Add("p."+p.Name, p.Value)
 		}
 		api := "/api/embed-url?entry-point=" + url.QueryEscape(ep)
 		if len(params) > 0 {
 			q := params.Encode()
-			api, page = api+"&"+q, page+"?"+q
+			api, back = api+"&"+q, back+"?"+q
 		}
 		csrf, _ := c.Get("csrf").(string)
 		return d.Pages.RenderEmbed(htmlResponse{c, http.StatusOK}, templates.Embed{
 			URL: emb.URL, Title: title, Portal: d.PortalTitle, CSRF: csrf,
-			API: api, Login: "/login?rd=" + url.QueryEscape(page),
+			API: api, Login: "/login?rd=" + url.QueryEscape(back),
 			SessionSeconds: int(d.SessionLifetime.Seconds()), Origin: origin,
 		})
 	}
