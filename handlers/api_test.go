@@ -71,6 +71,21 @@ func TestDeepLinks(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `#p.Region=EMEA&amp;p.Region=APAC&amp;p.Year=2026"`) {
 		t.Errorf("deep link: %d\n%s", resp.StatusCode, body)
 	}
+	// The script's links carry the checked parameters, never other query
+	// keys (they would only grow the page, and its cached shell).
+	resp = get(t, h, "/embed/dashboards/sales?p.Region=EMEA&junk="+strings.Repeat("x", 3000))
+	body, _ = io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`data-api="/api/embed-url?entry-point=%2Fdashboards%2Fsales&amp;p.Region=EMEA"`,
+		`data-login="/login?rd=%2Fembed%2Fdashboards%2Fsales%3Fp.Region%3DEMEA"`,
+	} {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("deep link with another query key: %d, want %s in\n%s", resp.StatusCode, want, body)
+		}
+	}
+	if strings.Contains(string(body), "junk") {
+		t.Error("a query key that is not a parameter reached the page")
+	}
 	for _, bad := range []string{"/embed/dashboards/sales?p.=1", "/embed/dashboards/sales?p.a%20b=1", "/embed/dashboards/sales?p.x=", "/embed/start?p.x=1", "/embed/analyses/a?p.x=1",
 		"/embed/dashboards/sales?p.x=a%C2%85b", "/embed/dashboards/sales?p.x=%FF", "/embed/dashboards/sales?p.x=a%00b"} {
 		if got := get(t, h, bad).StatusCode; got != 400 {
