@@ -310,6 +310,7 @@ func (g *gateway) serve(ctx context.Context) error {
 	if g.redis != nil {
 		defer g.redis.Close()
 	}
+	defer g.auth.CloseIdleConnections()
 	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("QSGATE_LISTEN_ADDR: %w", err)

@@ -306,3 +306,46 @@ func TestSignInCostAtTheProvider(t *testing.T) {
 		t.Errorf("discovery %d, JWKS %d, token %d over %d sign-ins; want 1, 1 and one token exchange each", discovery, jwks, token, signIns)
 	}
 }
+
+// TestProviderConnectionsReused: sign-ins in waves of many at once reuse
+// the gateway's connections to the provider's back channel (token,
+// userinfo, keys) instead of opening new ones each wave (Go's default
+// keeps two idle connections per host: a 9 a.m. crowd would cost a TLS
+// handshake per sign-in). Distinct client ports seen by the provider are
+// distinct connections.
+func TestProviderConnectionsReused(t *testing.T) {
+	var mu sync.Mutex
+	backChannel := map[string]bool{}
+	record := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case mockoidc.TokenEndpoint, mockoidc.UserinfoEndpoint, mockoidc.JWKSEndpoint, mockoidc.DiscoveryEndpoint:
+				mu.Lock()
+				backChannel[r.RemoteAddr] = true
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	s := startStack(t, nil, record)
+	const waves, atOnce = 3, 12
+	for w := range waves {
+		var wg sync.WaitGroup
+		for i := range atOnce {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p := s.signIn(newBrowser(t), alice, "/"); p.status != 200 {
+					t.Errorf("wave %d, sign-in %d: %s", w, i, p)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d sign-ins, %d at once: %d connections to the provider's back channel", waves*atOnce, atOnce, len(backChannel))
+	if len(backChannel) > atOnce+4 {
+		t.Errorf("%d connections for %d waves of %d sign-ins; want about %d (one per sign-in at once, reused by the next waves)", len(backChannel), waves, atOnce, atOnce)
+	}
+}

@@ -98,7 +98,9 @@ type Config struct {
 	// 0 means 15 minutes.
 	RefreshGrace time.Duration
 
-	HTTPClient *http.Client // for the provider; nil means a client with a 15s timeout
+	// HTTPClient is for the provider; nil means a client with a 15s
+	// timeout that keeps providerIdleConns idle connections to it.
+	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time // nil means time.Now
 }
@@ -121,6 +123,9 @@ type Auth struct {
 const (
 	loginTTL        = 10 * time.Minute
 	providerTimeout = 15 * time.Second
+	// providerIdleConns is how many idle connections to the provider are
+	// kept for the next sign-ins (token, userinfo, keys).
+	providerIdleConns = 64
 	// iat may be this far in the future (clock skew between us and the IdP).
 	clockSkew           = 2 * time.Minute
 	defaultRedisTimeout = time.Second
@@ -134,7 +139,13 @@ func New(cfg Config) (*Auth, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: providerTimeout}
+		// Go's default keeps 2 idle connections per host: with more
+		// sign-ins at once, each one past the second would close its
+		// connection and the next would dial (and handshake TLS) again
+		// (TestProviderConnectionsReused).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = providerIdleConns
+		cfg.HTTPClient = &http.Client{Timeout: providerTimeout, Transport: tr}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -178,6 +189,10 @@ func newStore(cfg Config, cookieName string, secure bool) (SessionStore, error) 
 
 // publicURL joins a local path to the configured public URL: redirects are
 // never built from request headers.
+// CloseIdleConnections closes the idle connections to the provider, at
+// shutdown: the provider need not wait for them to time out.
+func (a *Auth) CloseIdleConnections() { a.cfg.HTTPClient.CloseIdleConnections() }
+
 func (a *Auth) publicURL(path string) string {
 	return a.cfg.PublicURL.String() + path
 }
