@@ -316,18 +316,24 @@ func TestSignInCostAtTheProvider(t *testing.T) {
 func TestProviderConnectionsReused(t *testing.T) {
 	var mu sync.Mutex
 	backChannel := map[string]bool{}
+	// mockoidc's session store is not safe for concurrent requests: the
+	// provider answers one at a time (the gateway's requests still overlap,
+	// each holding its connection while it waits).
 	record := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
 			switch r.URL.Path {
 			case mockoidc.TokenEndpoint, mockoidc.UserinfoEndpoint, mockoidc.JWKSEndpoint, mockoidc.DiscoveryEndpoint:
-				mu.Lock()
 				backChannel[r.RemoteAddr] = true
-				mu.Unlock()
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 	s := startStack(t, nil, record)
+	// The test's browsers share Go's default transport; close what they
+	// leave idle before the provider shuts down, or it waits for them.
+	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
 	const waves, atOnce = 3, 12
 	for w := range waves {
 		var wg sync.WaitGroup
