@@ -38,10 +38,7 @@ func embedURLAPI(d Deps) echo.HandlerFunc {
 		ep := c.QueryParam("entry-point")
 		t, err := target(c, ep)
 		if err != nil {
-			if d.Metrics != nil { // refused before issue, which counts the rest
-				d.Metrics.Embed(embedResult(err), 0)
-			}
-			return err
+			return refused(d, err)
 		}
 		emb, _, err := issue(c, d, t)
 		if err != nil {

@@ -88,6 +88,15 @@ func embedResult(err error) string {
 	return "other"
 }
 
+// refused counts a view turned away before issue (which counts the rest)
+// and returns its error.
+func refused(d Deps, err error) error {
+	if d.Metrics != nil {
+		d.Metrics.Embed(embedResult(err), 0)
+	}
+	return err
+}
+
 // forgetter is a mapper that caches what QuickSight said about users.
 type forgetter interface {
 	Forget(p quicksight.Person)
@@ -163,10 +172,7 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			t, err = target(c, ep)
 		}
 		if err != nil {
-			if d.Metrics != nil { // refused before issue, which counts the rest
-				d.Metrics.Embed(embedResult(err), 0)
-			}
-			return err
+			return refused(d, err)
 		}
 		emb, origin, err := issue(c, d, t)
 		if err != nil {

@@ -62,12 +62,8 @@ func (b *Budget) Enter(ctx context.Context) (release func(), err error) {
 	}
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
-	wait := ctx
-	if deadline, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithDeadline(ctx, deadline.Add(-min(time.Until(deadline)/4, maxCallMargin)))
-		defer cancel()
-	}
+	wait, cancel := waitContext(ctx)
+	defer cancel()
 	if err := b.views.Acquire(wait, 1); err != nil {
 		return nil, b.refuse(ctx, time.Second)
 	}
@@ -97,15 +93,8 @@ func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 	if token && b.slots.TryAcquire(1) {
 		return b.release, nil
 	}
-	wait := ctx
-	if deadline, ok := ctx.Deadline(); ok {
-		// Stop waiting early enough to leave the call itself some time: a
-		// token granted at the deadline would only turn into a timeout.
-		margin := min(time.Until(deadline)/4, maxCallMargin)
-		var cancel context.CancelFunc
-		wait, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
-		defer cancel()
-	}
+	wait, cancel := waitContext(ctx)
+	defer cancel()
 	if !token {
 		handled := false
 		if b.shared != nil {
@@ -124,6 +113,17 @@ func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 		return nil, b.refuse(ctx, time.Second)
 	}
 	return b.release, nil
+}
+
+// waitContext is ctx for waiting for room: it ends early enough to leave
+// the call itself some time (a token granted at the deadline would only
+// turn into a timeout).
+func waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, deadline.Add(-min(time.Until(deadline)/4, maxCallMargin)))
 }
 
 // tokenDelay is how long until a token is free.
