@@ -44,11 +44,17 @@ var unlimited = map[string]string{"QSGATE_LOG_LEVEL": "warn", "QSGATE_QUICKSIGHT
 // rendered page. The client, the gateway and the simulator all run in this
 // process, so allocs/op counts all three.
 func BenchmarkEmbedPage(b *testing.B) {
-	s := startStack(b, unlimited)
+	benchPage(b, unlimited, "/embed/start")
+}
+
+// benchPage signs alice in to a stack with settings and times signed-in
+// views of path through the browser.
+func benchPage(b *testing.B, settings map[string]string, path string) {
+	s := startStack(b, settings)
 	br := newBrowser(b)
 	s.signIn(br, alice, "/")
 	for b.Loop() {
-		if p := br.get(s.url + "/embed/start"); p.status != 200 {
+		if p := br.get(s.url + path); p.status != 200 {
 			b.Fatalf("status %d", p.status)
 		}
 	}
@@ -61,14 +67,7 @@ func BenchmarkEmbedPageRedisStore(b *testing.B) {
 	r := redistest.Start(b)
 	settings := maps.Clone(unlimited)
 	settings["QSGATE_SESSION_STORE"], settings["QSGATE_REDIS_URL"] = "redis", r.URL()
-	s := startStack(b, settings)
-	br := newBrowser(b)
-	s.signIn(br, alice, "/")
-	for b.Loop() {
-		if p := br.get(s.url + "/embed/start"); p.status != 200 {
-			b.Fatalf("status %d", p.status)
-		}
-	}
+	benchPage(b, settings, "/embed/start")
 }
 
 // BenchmarkEmbedAPI is /api/embed-url, the JSON the embed page's script
@@ -267,14 +266,7 @@ func bareCall(b *testing.B, sim *qssim.Server, userARN string) func() {
 // BenchmarkHomePage is a signed-in view of / (no AWS call): the gateway's
 // own cost per page.
 func BenchmarkHomePage(b *testing.B) {
-	s := startStack(b, unlimited)
-	br := newBrowser(b)
-	s.signIn(br, alice, "/")
-	for b.Loop() {
-		if p := br.get(s.url + "/"); p.status != 200 {
-			b.Fatalf("status %d", p.status)
-		}
-	}
+	benchPage(b, unlimited, "/")
 }
 
 // BenchmarkSignIn is a whole sign-in: /login, the provider, the callback

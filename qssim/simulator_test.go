@@ -202,6 +202,27 @@ func TestUserOperations(t *testing.T) {
 	}
 }
 
+// listAllUsers pages through ListUsers in the default namespace (pages of
+// maxResults, nil for the default) and returns the user names and each
+// page's size.
+func listAllUsers(t *testing.T, qs *quicksight.Client, maxResults *int32) (names []string, sizes []int) {
+	t.Helper()
+	p := quicksight.NewListUsersPaginator(qs, &quicksight.ListUsersInput{
+		AwsAccountId: aws.String(testAccount), Namespace: aws.String("default"), MaxResults: maxResults,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatalf("NextPage: %v", err)
+		}
+		sizes = append(sizes, len(page.UserList))
+		for _, u := range page.UserList {
+			names = append(names, aws.ToString(u.UserName))
+		}
+	}
+	return names, sizes
+}
+
 func TestListUsersPagination(t *testing.T) {
 	srv := startSim(t, nil)
 	names := []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7"}
@@ -211,21 +232,7 @@ func TestListUsersPagination(t *testing.T) {
 	srv.AddUser(qssim.User{UserName: "other", Namespace: "tenant-b"})
 	qs := client(srv.URL(), nil)
 
-	p := quicksight.NewListUsersPaginator(qs, &quicksight.ListUsersInput{
-		AwsAccountId: aws.String(testAccount), Namespace: aws.String("default"), MaxResults: aws.Int32(3),
-	})
-	var got []string
-	var sizes []int
-	for p.HasMorePages() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatalf("NextPage: %v", err)
-		}
-		sizes = append(sizes, len(page.UserList))
-		for _, u := range page.UserList {
-			got = append(got, aws.ToString(u.UserName))
-		}
-	}
+	got, sizes := listAllUsers(t, qs, aws.Int32(3))
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("listed users = %v, want %v", got, names)
 	}

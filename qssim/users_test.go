@@ -27,21 +27,7 @@ func TestListUsersManyPages(t *testing.T) {
 	}
 	slices.Sort(want)
 
-	p := quicksight.NewListUsersPaginator(client(srv.URL(), nil), &quicksight.ListUsersInput{
-		AwsAccountId: aws.String(testAccount), Namespace: aws.String("default"),
-	})
-	var got []string
-	var sizes []int
-	for p.HasMorePages() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatalf("NextPage: %v", err)
-		}
-		sizes = append(sizes, len(page.UserList))
-		for _, u := range page.UserList {
-			got = append(got, aws.ToString(u.UserName))
-		}
-	}
+	got, sizes := listAllUsers(t, client(srv.URL(), nil), nil)
 	if !slices.Equal(got, want) {
 		t.Errorf("listed %d users, want the %d added, in name order, once each", len(got), len(want))
 	}
