@@ -32,11 +32,6 @@ const DefaultARNTemplate = "arn:aws:quicksight:{identity_region}:{account_id}:us
 var (
 	placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
 	claimNameRE   = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
-	// A value taken from a claim must not be able to change the shape of the
-	// ARN (no "/", ":" or spaces); this is the QuickSight user-name alphabet.
-	claimValueRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,256}$`)
-	// userARNRE is the shape of a QuickSight user ARN.
-	userARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:user/[A-Za-z0-9._-]{1,64}/[^\s]{1,256}$`)
 )
 
 // userClaims are the placeholders filled from the ID token or userinfo.
@@ -102,7 +97,7 @@ func TemplateClaims(tmpl string) ([]string, error) {
 		}
 		return "user"
 	})
-	if !userARNRE.MatchString(sample) {
+	if !isUserARN(sample) {
 		return nil, fmt.Errorf("does not give a QuickSight user ARN (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME), e.g. %q", sample)
 	}
 	return claims, nil
@@ -131,7 +126,7 @@ func NewTemplateMapper(tmpl, accountID, namespace, identityRegion string) *Templ
 func CheckTemplate(tmpl, accountID, namespace, identityRegion string) error {
 	m := NewTemplateMapper(tmpl, accountID, namespace, identityRegion)
 	sample := placeholderRE.ReplaceAllString(strings.ReplaceAll(m.tmpl, "{namespace}", namespace), "user")
-	if !userARNRE.MatchString(sample) {
+	if !isUserARN(sample) {
 		return fmt.Errorf("gives %q with this account, namespace and identity region, not a QuickSight user ARN", sample)
 	}
 	return nil
@@ -152,7 +147,7 @@ func (m *TemplateMapper) arn(c Claims, namespace string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !userARNRE.MatchString(arn) {
+	if !isUserARN(arn) {
 		return "", fmt.Errorf("%w: the template gives %q, not a QuickSight user ARN", ErrNoMapping, arn)
 	}
 	return arn, nil
@@ -207,7 +202,7 @@ func (t claimTemplate) fill(c Claims, namespace, what string) (string, error) {
 			b.WriteString(namespace)
 		case p.claim:
 			v := c.Claim(p.text)
-			if !claimValueRE.MatchString(v) {
+			if !validClaimValue(v) {
 				return "", fmt.Errorf("%w: claim %q is missing or not usable in %s", ErrNoMapping, p.text, what)
 			}
 			b.WriteString(v)
@@ -354,7 +349,7 @@ func (m *FileMapper) add(key, arn string) error {
 		}
 		key, into = email, m.byEmail
 	}
-	if !userARNRE.MatchString(arn) {
+	if !isUserARN(arn) {
 		return fmt.Errorf("%q is not a QuickSight user ARN (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME)", arn)
 	}
 	if _, dup := into[key]; dup {

@@ -36,7 +36,7 @@ func ParseNameTemplate(tmpl string) (*NameTemplate, error) {
 	if strings.ContainsAny(rest, "{}") {
 		return nil, errors.New("unbalanced { or }")
 	}
-	if rest != "" && !claimValueRE.MatchString(rest) {
+	if rest != "" && !validClaimValue(rest) {
 		return nil, fmt.Errorf("the fixed text %q has characters a QuickSight user name cannot hold", rest)
 	}
 	return &NameTemplate{tmpl: tmpl, filled: splitClaims(tmpl)}, nil
@@ -62,7 +62,7 @@ func (t *NameTemplate) Fill(c Claims) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !claimValueRE.MatchString(name) {
+	if !validClaimValue(name) {
 		return "", fmt.Errorf("%w: the user name template gives an unusable name", ErrNoMapping)
 	}
 	return name, nil

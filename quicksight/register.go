@@ -53,7 +53,7 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 		if name, err = m.names.Fill(p.Claims); err != nil {
 			return User{}, err
 		}
-	} else if !claimValueRE.MatchString(name) {
+	} else if !validClaimValue(name) {
 		return User{}, fmt.Errorf("%w: the email cannot be a QuickSight user name", ErrNoMapping)
 	}
 	role := p.Role

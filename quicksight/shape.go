@@ -1,0 +1,88 @@
+package quicksight
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// The shape checks a page view makes (each claim put into an ARN or a user
+// name, the ARN a template gives) are byte tables and arn.Parse, not
+// regular expressions: with the SDK call and the simulator around it, two
+// regexp matches cost a view about 12 µs, a fifth of the gateway's own time
+// (docs/BENCHMARKS.md). Each check is written from a regular expression,
+// kept in shape_test.go, that FuzzShapes holds it to.
+
+// byteSet is a set of ASCII bytes.
+type byteSet [256]bool
+
+func newByteSet(ranges ...string) *byteSet {
+	var s byteSet
+	for _, r := range ranges {
+		if len(r) == 3 && r[1] == '-' { // "a-z"
+			for c := int(r[0]); c <= int(r[2]); c++ {
+				s[c] = true
+			}
+			continue
+		}
+		for i := 0; i < len(r); i++ {
+			s[r[i]] = true
+		}
+	}
+	return &s
+}
+
+// holds reports whether s is between min and max bytes long, every one of
+// them in the set.
+func (set *byteSet) holds(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !set[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	// userNameChars is the QuickSight user-name alphabet: a value taken
+	// from a claim must not be able to change the shape of the ARN (no
+	// "/", ":" or spaces).
+	userNameChars  = newByteSet("A-Z", "a-z", "0-9", "+=,.@_-")
+	namespaceChars = newByteSet("A-Z", "a-z", "0-9", "._-")
+	regionChars    = newByteSet("a-z", "0-9", "-")
+	partitionTail  = newByteSet("a-z", "-")
+	digits         = newByteSet("0-9")
+)
+
+// validClaimValue reports whether v may go into an ARN or a user name:
+// 1-256 characters of the user-name alphabet.
+func validClaimValue(v string) bool { return userNameChars.holds(v, 1, 256) }
+
+// isUserARN reports whether s has the shape of a QuickSight user ARN:
+// arn:aws[-partition]:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME, with a
+// 12-digit account, a namespace of 1-64 letters, digits, '.', '_' or '-',
+// and a name of 1-256 characters, none of them a space.
+func isUserARN(s string) bool {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "quicksight" {
+		return false
+	}
+	tail, ok := strings.CutPrefix(a.Partition, "aws")
+	if !ok || !partitionTail.holds(tail, 0, len(tail)) || !regionChars.holds(a.Region, 1, len(a.Region)) || !digits.holds(a.AccountID, 12, 12) {
+		return false
+	}
+	user, ok := strings.CutPrefix(a.Resource, "user/")
+	if !ok {
+		return false
+	}
+	namespace, name, ok := strings.Cut(user, "/")
+	if !ok || !namespaceChars.holds(namespace, 1, 64) {
+		return false
+	}
+	n := utf8.RuneCountInString(name)
+	return n >= 1 && n <= 256 && !strings.ContainsAny(name, "\t\n\f\r ")
+}
