@@ -26,9 +26,10 @@ type Set struct {
 	// embed caches embed.html by everything but its console URL
 	// (embed.go); the URL goes through hole, and mark stands for it while
 	// a shell is rendered.
-	embed *expirable.LRU[Embed, shell]
-	hole  *template.Template
-	mark  string
+	embed    *expirable.LRU[Embed, shell]
+	hole     *template.Template
+	urlBytes *urlBytes // what hole makes of each byte of an https URL
+	mark     string
 }
 
 // Pages are the page names Render accepts.

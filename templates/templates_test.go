@@ -65,6 +65,14 @@ func TestEmbedShellMatchesFullRender(t *testing.T) {
 		"mark in a field": with(func(p *Embed) { p.Title = s.mark }),
 		"mark as the URL": with(func(p *Embed) { p.URL, p.CSRF = s.mark, s.mark }),
 		"another browser": with(func(p *Embed) { p.CSRF = "zyxwvutsrqponmlkjihgfedcba543210" }),
+		// The byte table's edges (embed.go): what it writes, and what it
+		// leaves to the hole template.
+		"every ASCII byte":  with(func(p *Embed) { p.URL = urlSamples[1] }),
+		"percent escapes":   with(func(p *Embed) { p.URL = "https://x.example/a%2Fb%zz%4%" }),
+		"upper-case scheme": with(func(p *Embed) { p.URL = "HTTPS://x.example/a&b" }),
+		"http":              with(func(p *Embed) { p.URL = "http://x.example/a&b" }),
+		"scheme only":       with(func(p *Embed) { p.URL = "https://" }),
+		"tricky scheme":     with(func(p *Embed) { p.URL = "https:javascript:alert(1)" }),
 	}
 	for name, p := range cases {
 		want := full(t, s, p)
@@ -79,10 +87,39 @@ func TestEmbedShellMatchesFullRender(t *testing.T) {
 	}
 }
 
+// TestURLBytesUsed: a QuickSight URL goes through the byte table, and it
+// writes what the hole template does.
+func TestURLBytesUsed(t *testing.T) {
+	s := parse(t)
+	if s.urlBytes == nil {
+		t.Fatal("the byte table was not learned: html/template's escaping of the hole changed (embed.go)")
+	}
+	for _, u := range []string{sampleEmbed.URL, urlSamples[0], urlSamples[1], "https://x/\"<>'&\x00\x7f"} {
+		var got bytes.Buffer
+		if !s.urlBytes.write(&got, u) {
+			t.Fatalf("%q did not go through the byte table", u)
+		}
+		var want strings.Builder
+		if err := s.hole.Execute(&want, u); err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.TrimSuffix(strings.TrimPrefix(want.String(), holeHead), holeTail); got.String() != w {
+			t.Errorf("%q: the byte table wrote %q, the hole template %q", u, got.String(), w)
+		}
+	}
+	for _, u := range []string{"https://x/%41", "https://x/é", "http://x/", "HTTPS://x/", "javascript:alert(1)"} {
+		if s.urlBytes.write(new(bytes.Buffer), u) {
+			t.Errorf("%q went through the byte table; it is the hole template's", u)
+		}
+	}
+}
+
 // FuzzRenderEmbed: whatever the values, the shell and the whole render agree.
 func FuzzRenderEmbed(f *testing.F) {
 	f.Add(sampleEmbed.URL, sampleEmbed.CSRF, sampleEmbed.Title, sampleEmbed.API, sampleEmbed.Origin)
 	f.Add(`javascript:x`, `"'<>&`, "a\x00b", "/api?x=1&y=<2>", "data:text/html,x")
+	f.Add(urlSamples[1], "c", "t", "/api", "https://x")
+	f.Add("https://x/a%2Fb%zz&<é", "c", "t", "/api", "https://x")
 	s := parse(f)
 	f.Fuzz(func(t *testing.T, url, csrf, title, api, origin string) {
 		p := Embed{URL: url, CSRF: csrf, Title: title, API: api, Origin: origin, Portal: "P", Login: "/login", SessionSeconds: 60}
