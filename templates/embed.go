@@ -115,8 +115,9 @@ func (s *Set) shell(key Embed) (shell, bool) {
 
 // Executing the hole template cost a view more than the rest of the page:
 // text/template calls three escapers through reflection, about 20 µs of a
-// view with the SDK call around it (docs/BENCHMARKS.md). For an https URL of
-// ASCII bytes and no '%', which is what QuickSight gives, those escapers
+// view with the SDK call around it (docs/BENCHMARKS.md). For an https (or
+// http) URL of ASCII bytes and no '%', which is what QuickSight (or the
+// simulator on loopback) gives, those escapers
 // work byte by byte: the URL filter only looks at the scheme, the URL
 // normalizer and the attribute escaper replace each byte on its own (not a
 // '%', which the normalizer keeps only before two hex digits). So what
@@ -126,16 +127,16 @@ func (s *Set) shell(key Embed) (shell, bool) {
 // against the template on sample URLs before it is used (or not used at
 // all), and TestURLBytesUsed and FuzzRenderEmbed hold it to the template.
 
-// urlBytes is what the hole makes of each ASCII byte after "https://"
-// ('%' excepted).
+// urlBytes is what the hole makes of each ASCII byte after "https://" or
+// "http://" ('%' excepted).
 type urlBytes [utf8.RuneSelf]string
 
 const urlScheme = "https://"
 
-// write writes u as the hole escapes it, when u is an https URL of ASCII
-// bytes without '%'; false (nothing written) otherwise.
+// write writes u as the hole escapes it, when u is an https or http URL
+// of ASCII bytes without '%'; false (nothing written) otherwise.
 func (t *urlBytes) write(buf *bytes.Buffer, u string) bool {
-	if t == nil || !strings.HasPrefix(u, urlScheme) {
+	if t == nil || !strings.HasPrefix(u, urlScheme) && !strings.HasPrefix(u, "http://") {
 		return false
 	}
 	for i := 0; i < len(u); i++ {
@@ -189,9 +190,11 @@ func learnURLBytes(hole *template.Template) *urlBytes {
 }
 
 // urlSamples are URLs learnURLBytes checks its table on: one shaped like
-// QuickSight's, and one with every ASCII byte but '%'.
+// QuickSight's, one like the simulator's, and one with every ASCII byte but
+// '%'.
 var urlSamples = []string{
 	"https://us-east-1.quicksight.aws.amazon.com/embed/0123abcd/start?code=AYAB-x_y~z&identityprovider=quicksight&isauthcode=true#p.Region=EU",
+	"http://127.0.0.1:8443/embed/0123abcd/start?isauthcode=true&identityprovider=quicksight&code=AYAB-x_y~z",
 	func() string {
 		var b strings.Builder
 		b.WriteString(urlScheme)
