@@ -2,12 +2,12 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -26,20 +26,24 @@ type cookieStore struct {
 	// written before it (gob) are still read.
 	json []securecookie.Codec
 	// decoded remembers JSON cookies that were verified and decoded, by
-	// the SHA-256 of their value: a browser sends the same cookie with
-	// every request, and checking and decoding it (HMAC, AES, JSON) was
-	// about a fifth of the gateway's own work a page view
-	// (docs/BENCHMARKS.md). A hit is the same bytes that passed the check
-	// before; what a session says about time (its end, idleness, re-check)
-	// is still judged on every request by Auth. Nothing that failed to
-	// decode is kept.
-	decoded *expirable.LRU[[sha256.Size]byte, cookieValue]
+	// their value: a browser sends the same cookie with every request, and
+	// checking and decoding it (HMAC, AES, JSON) was about a fifth of the
+	// gateway's own work a page view (docs/BENCHMARKS.md). A hit is the
+	// same bytes that passed the check before; what a session says about
+	// time (its end, idleness, re-check) is still judged on every request
+	// by Auth. Nothing that failed to decode is kept. The key is the value
+	// itself (about 2 KB, the size of what it decodes to), not a digest of
+	// it: hashing a map key costs a view less than SHA-256 did (3 µs of
+	// about 45, docs/BENCHMARKS.md), and equal keys are equal bytes.
+	decoded *expirable.LRU[string, cookieValue]
 	ttl     time.Duration
 	now     func() time.Time
 }
 
 // Bounds of the decoded-cookie cache: a few thousand sessions in use at
-// once, each remembered for a while after its last request.
+// once, each remembered for a while after its last request. An entry is
+// the cookie and what it decodes to, about 4 KB (a browser sends at most
+// 4 KB a cookie): 16 MB at most, 2 MB for 500 users.
 const (
 	decodedCookies   = 4096
 	decodedCookieTTL = 5 * time.Minute
@@ -73,7 +77,7 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 		codec.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
 	}
 	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, now: cfg.Now,
-		decoded: expirable.NewLRU[[sha256.Size]byte, cookieValue](decodedCookies, nil, decodedCookieTTL)}, nil
+		decoded: expirable.NewLRU[string, cookieValue](decodedCookies, nil, decodedCookieTTL)}, nil
 }
 
 // Save writes the cookie. When it would be too large, the ID token (only a
@@ -138,8 +142,7 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 // Extra with other requests': read them, never change them in place (the
 // re-check at the provider builds new ones).
 func (c *cookieStore) decodeJSON(value string) (cookieValue, bool) {
-	key := sha256.Sum256([]byte(value))
-	if v, ok := c.decoded.Get(key); ok {
+	if v, ok := c.decoded.Get(value); ok {
 		return v, true
 	}
 	var v cookieValue
@@ -147,7 +150,7 @@ func (c *cookieStore) decodeJSON(value string) (cookieValue, bool) {
 		return cookieValue{}, false
 	}
 	v.User.Groups = slices.Clip(v.User.Groups) // an append copies, never writes into the shared array
-	c.decoded.Add(key, v)
+	c.decoded.Add(strings.Clone(value), v)     // not the request's whole Cookie header
 	return v, true
 }
 
