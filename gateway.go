@@ -346,7 +346,8 @@ func (g *gateway) serve(ctx context.Context) error {
 	go g.reloadOn(ctx, hup)
 
 	g.log.Info("qsgate listening", "addr", ln.Addr().String(), "public_url", g.cfg.PublicURL.String(),
-		"version", version, "aws_region", g.aws.Region, "env_file", cmpOr(g.envFile, "(none: the environment only)"))
+		"version", version, "aws_region", g.aws.Region, "env_file", cmpOr(g.envFile, "(none: the environment only)"),
+		"memory_limit", memoryLimit())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"math"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+)
+
+// The Go runtime does not know a container's memory limit: with its
+// defaults the heap may grow past it and the kernel kills the process,
+// where a runtime that knew would have collected garbage sooner. At start,
+// qsgate gives the runtime a soft limit (what GOMEMLIMIT sets) of 70% of
+// the cgroup's memory limit, when it has one: the rest is for the binary's
+// own pages and memory the runtime does not count (docs/BENCHMARKS.md: in
+// a 64 MB container, 500 users at once). GOMEMLIMIT, when set, wins;
+// AUTOMEMLIMIT=off turns this off, AUTOMEMLIMIT=0.8 changes the share
+// (both read by automemlimit, the library that finds the cgroup's limit).
+
+// containerMemoryShare is the share of the cgroup's memory limit given to
+// the Go runtime.
+const containerMemoryShare = 0.7
+
+// limitMemory applies the share to what limit finds (memlimit.FromCgroup in
+// main) and returns the runtime's soft limit afterwards. Outside a cgroup
+// with a limit, or where cgroups cannot be read, nothing changes.
+func limitMemory(limit memlimit.Provider) int64 {
+	n, _ := memlimit.Set(memlimit.WithRatio(containerMemoryShare), memlimit.WithProvider(limit))
+	return n
+}
+
+// memoryLimit is the runtime's soft memory limit for the start-up log:
+// "none" when there is none.
+func memoryLimit() string {
+	n := debug.SetMemoryLimit(-1)
+	if n == math.MaxInt64 {
+		return "none"
+	}
+	return strconv.FormatInt(n>>20, 10) + " MiB"
+}
