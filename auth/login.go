@@ -28,10 +28,7 @@ func (a *Auth) loginCookieName(state string) string {
 }
 
 func (a *Auth) loginCookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
-	}
+	return newCookie(name, value, maxAge, a.secure)
 }
 
 // StartLogin sends the browser to the provider with a fresh state, nonce and

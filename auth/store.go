@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
 )
 
 // SessionStore keeps sessions. The cookie store keeps the whole session in
@@ -101,10 +102,17 @@ func (c cookieCodec) clear(w http.ResponseWriter) {
 }
 
 func (c cookieCodec) cookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name: c.name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
-	}
+	return newCookie(c.name, value, maxAge, c.secure)
+}
+
+// newCookie is every cookie qsgate writes: gorilla/sessions builds it (with
+// Expires beside Max-Age, for browsers that know only Expires), for the
+// whole site, out of scripts' reach, sent on top-level navigations from
+// the provider (Lax), and only over HTTPS when the public URL is.
+func newCookie(name, value string, maxAge int, secure bool) *http.Cookie {
+	return sessions.NewCookie(name, value, &sessions.Options{
+		Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // codecs derives a hash key and an encryption key from every configured
