@@ -29,7 +29,9 @@ import (
 var version = "dev"
 
 func main() {
-	limitMemory(memlimit.FromCgroup) // memory.go
+	if _, err := limitMemory(memlimit.FromCgroup); err != nil { // memory.go
+		fmt.Fprintln(os.Stderr, "qsgate: no memory limit taken from the container:", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"math"
+	"os"
 	"runtime/debug"
 	"strconv"
 
@@ -17,6 +19,7 @@ import (
 // a 64 MB container, 500 users at once). GOMEMLIMIT, when set, wins;
 // AUTOMEMLIMIT=off turns this off, AUTOMEMLIMIT=0.8 changes the share
 // (both read by automemlimit, the library that finds the cgroup's limit).
+// All three are the process environment's: an env file is read too late.
 
 // containerMemoryShare is the share of the cgroup's memory limit given to
 // the Go runtime.
@@ -24,10 +27,18 @@ const containerMemoryShare = 0.7
 
 // limitMemory applies the share to what limit finds (memlimit.FromCgroup in
 // main) and returns the runtime's soft limit afterwards. Outside a cgroup
-// with a limit, or where cgroups cannot be read, nothing changes.
-func limitMemory(limit memlimit.Provider) int64 {
-	n, _ := memlimit.Set(memlimit.WithRatio(containerMemoryShare), memlimit.WithProvider(limit))
-	return n
+// with a limit nothing changes. Its error says why no limit was set when
+// one might have been (a bad AUTOMEMLIMIT, a cgroup it could not read);
+// where there are no cgroups (not Linux) it is nil.
+func limitMemory(limit memlimit.Provider) (int64, error) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v == "" {
+		os.Unsetenv("GOMEMLIMIT") // the runtime reads "" as unset; so should the library
+	}
+	n, err := memlimit.Set(memlimit.WithRatio(containerMemoryShare), memlimit.WithProvider(limit))
+	if errors.Is(err, memlimit.ErrCgroupsNotSupported) || errors.Is(err, memlimit.ErrNoCgroup) {
+		err = nil
+	}
+	return n, err
 }
 
 // memoryLimit is the runtime's soft memory limit for the start-up log:

@@ -17,17 +17,15 @@ import (
 // byteSet is a set of ASCII bytes.
 type byteSet [256]bool
 
-func newByteSet(ranges ...string) *byteSet {
+// newByteSet is the bytes of chars and of each range ("az": a to z).
+func newByteSet(chars string, ranges ...string) *byteSet {
 	var s byteSet
+	for i := 0; i < len(chars); i++ {
+		s[chars[i]] = true
+	}
 	for _, r := range ranges {
-		if len(r) == 3 && r[1] == '-' { // "a-z"
-			for c := int(r[0]); c <= int(r[2]); c++ {
-				s[c] = true
-			}
-			continue
-		}
-		for i := 0; i < len(r); i++ {
-			s[r[i]] = true
+		for c := int(r[0]); c <= int(r[1]); c++ {
+			s[c] = true
 		}
 	}
 	return &s
@@ -51,11 +49,11 @@ var (
 	// userNameChars is the QuickSight user-name alphabet: a value taken
 	// from a claim must not be able to change the shape of the ARN (no
 	// "/", ":" or spaces).
-	userNameChars  = newByteSet("A-Z", "a-z", "0-9", "+=,.@_-")
-	namespaceChars = newByteSet("A-Z", "a-z", "0-9", "._-")
-	regionChars    = newByteSet("a-z", "0-9", "-")
-	partitionTail  = newByteSet("a-z", "-")
-	digits         = newByteSet("0-9")
+	userNameChars  = newByteSet("+=,.@_-", "AZ", "az", "09")
+	namespaceChars = newByteSet("._-", "AZ", "az", "09")
+	regionChars    = newByteSet("-", "az", "09")
+	partitionTail  = newByteSet("-", "az")
+	digits         = newByteSet("", "09")
 )
 
 // validClaimValue reports whether v may go into an ARN or a user name:

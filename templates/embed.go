@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -179,6 +180,9 @@ func learnURLBytes(hole *template.Template) *urlBytes {
 			return nil
 		}
 		t[c] = e[len(base):]
+		if !safeInAttribute(t[c]) {
+			return nil
+		}
 	}
 	for _, u := range urlSamples {
 		var got bytes.Buffer
@@ -189,9 +193,26 @@ func learnURLBytes(hole *template.Template) *urlBytes {
 	return t
 }
 
+// safeInAttribute reports whether e can stand in a double-quoted attribute
+// without ending it or starting markup: printable ASCII, no quote or angle
+// bracket, and every '&' the start of an entity.
+func safeInAttribute(e string) bool {
+	for i := 0; i < len(e); i++ {
+		switch c := e[i]; {
+		case c <= ' ' || c >= 0x7f || c == '"' || c == '\'' || c == '<' || c == '>':
+			return false
+		case c == '&' && !entityRE.MatchString(e[i:]):
+			return false
+		}
+	}
+	return true
+}
+
+var entityRE = regexp.MustCompile(`^&(#[0-9]+|[a-z]+);`)
+
 // urlSamples are URLs learnURLBytes checks its table on: one shaped like
-// QuickSight's, one like the simulator's, and one with every ASCII byte but
-// '%'.
+// QuickSight's, one like the simulator's, one with every ASCII byte but '%',
+// and one with the bytes the escapers change, each twice and side by side.
 var urlSamples = []string{
 	"https://us-east-1.quicksight.aws.amazon.com/embed/0123abcd/start?code=AYAB-x_y~z&identityprovider=quicksight&isauthcode=true#p.Region=EU",
 	"http://127.0.0.1:8443/embed/0123abcd/start?isauthcode=true&identityprovider=quicksight&code=AYAB-x_y~z",
@@ -205,4 +226,5 @@ var urlSamples = []string{
 		}
 		return b.String()
 	}(),
+	"https://&&##::\"\"''<<>>  \\\\\x00\x00\t\t++==??//;;@@[[]]!!$$**,,",
 }
