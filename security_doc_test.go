@@ -17,7 +17,7 @@ func TestSecuritySummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defined := map[string]bool{}
-	funcRE := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	funcRE := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)\w+)\(`)
 	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -46,7 +46,7 @@ func TestSecuritySummary(t *testing.T) {
 			continue
 		}
 		rows++
-		names := regexp.MustCompile("`(Test\\w+)").FindAllStringSubmatch(cells[len(cells)-1], -1)
+		names := regexp.MustCompile("`((?:Test|Fuzz)\\w+)").FindAllStringSubmatch(cells[len(cells)-1], -1)
 		if len(names) == 0 {
 			t.Errorf("row %q names no test", strings.TrimSpace(cells[0]))
 		}
