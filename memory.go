@@ -16,7 +16,7 @@ import (
 // qsgate gives the runtime a soft limit (what GOMEMLIMIT sets) of 70% of
 // the cgroup's memory limit, when it has one: the rest is for the binary's
 // own pages and memory the runtime does not count (docs/BENCHMARKS.md: in
-// a 64 MB container, 500 users at once). GOMEMLIMIT, when set, wins;
+// a 64 MiB container, 500 users at once). GOMEMLIMIT, when set, wins;
 // AUTOMEMLIMIT=off turns this off, AUTOMEMLIMIT=0.8 changes the share
 // (both read by automemlimit, the library that finds the cgroup's limit).
 // All three are the process environment's: an env file is read too late.

@@ -118,10 +118,10 @@ func (s *Set) shell(key Embed) (shell, bool) {
 // text/template calls three escapers through reflection, about 20 µs of a
 // view with the SDK call around it (docs/BENCHMARKS.md). For an https (or
 // http) URL of ASCII bytes and no '%', which is what QuickSight (or the
-// simulator on loopback) gives, those escapers
-// work byte by byte: the URL filter only looks at the scheme, the URL
-// normalizer and the attribute escaper replace each byte on its own (not a
-// '%', which the normalizer keeps only before two hex digits). So what
+// simulator on loopback) gives, those escapers work byte by byte: the URL
+// filter only looks at the scheme, the URL normalizer and the attribute
+// escaper replace each byte on its own (not a '%', which the normalizer
+// keeps only before two hex digits). So what
 // html/template makes of each byte is learned from html/template when the
 // templates are parsed, and a view writes the URL through that table. Any
 // other URL goes through the hole template. learnURLBytes checks the table
