@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qsgate/qsgate/redistest"
@@ -155,7 +156,7 @@ func (h *harness) signIn(u *idpUser) *browser {
 	return h.signInAt(h.a, u)
 }
 
-func (h *harness) signInAt(a *Auth, u *idpUser) *browser {
+func (h *harness) signInAt(a *Auth, u mockoidc.User) *browser {
 	h.t.Helper()
 	h.idp.QueueUser(u)
 	rec := httptest.NewRecorder()

@@ -6,8 +6,6 @@ import (
 
 	"errors"
 	"github.com/redis/go-redis/v9"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +47,7 @@ func (u paddedUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims
 func TestReview2CookieStoreDroppedRefreshTokenFailsOpen(t *testing.T) {
 	h := newHarness(t, false, func(c *Config) { c.Refresh = 10 * time.Minute; c.RefreshGrace = 15 * time.Minute })
 	u := paddedUser{sub: "sub-mallory", email: "mallory@example.com", pad: strings.Repeat("m", maxClaim)}
-	b := review2SignIn(h, u)
+	b := h.signInAt(h.a, u)
 	s, err := h.a.store.Load(b.request())
 	if err != nil {
 		t.Fatal(err)
@@ -64,35 +62,6 @@ func TestReview2CookieStoreDroppedRefreshTokenFailsOpen(t *testing.T) {
 	if !errors.Is(err, ErrSignedOut) && !errors.Is(err, ErrSessionEnded) {
 		t.Logf("refused with %v", err)
 	}
-}
-
-// review2SignIn is harness.signInAt for any mockoidc.User.
-func review2SignIn(h *harness, u mockoidc.User) *browser {
-	h.t.Helper()
-	h.idp.QueueUser(u)
-	rec := httptest.NewRecorder()
-	if err := h.a.StartLogin(rec, httptest.NewRequest("GET", "/login", nil), "/"); err != nil {
-		h.t.Fatal(err)
-	}
-	login := rec.Result().Cookies()[0]
-	resp, err := noRedirects.Get(rec.Header().Get("Location"))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	back, _ := url.Parse(resp.Header.Get("Location"))
-	req := httptest.NewRequest("GET", "/auth/callback?"+back.RawQuery, nil)
-	req.AddCookie(login)
-	b := &browser{h: h, a: h.a}
-	rec = httptest.NewRecorder()
-	if _, err := h.a.Finish(rec, req); err != nil {
-		h.t.Fatalf("sign-in: %v", err)
-	}
-	b.keep(rec)
-	if b.cookie == nil {
-		h.t.Fatal("sign-in set no session cookie")
-	}
-	return b
 }
 
 // A user who expects to be cut off mints many sessions first (each

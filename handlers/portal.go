@@ -29,6 +29,7 @@ const catalogWait = 1500 * time.Millisecond
 // the entry points, a form to open a dashboard or analysis by id, and
 // sign-out.
 func home(d Deps) echo.HandlerFunc {
+	csp := &policyCache{script: true}
 	return func(c echo.Context) error {
 		u := currentUser(c)
 		// Only a mapper that needs no AWS call shows the ARN here (template,
@@ -43,7 +44,7 @@ func home(d Deps) echo.HandlerFunc {
 		}
 		items, listed, role := listContent(c, d, u)
 		csrf, _ := c.Get("csrf").(string)
-		c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(d.Auth.LogoutOrigin(), "'none'", true))
+		c.Response().Header().Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), "'none'"))
 		return render(c, d, http.StatusOK, "home.html", struct {
 			User    auth.User
 			ARN     string

@@ -28,7 +28,7 @@ type Set struct {
 	// a shell is rendered.
 	embed    *expirable.LRU[Embed, shell]
 	hole     *template.Template
-	urlBytes *urlBytes // what hole makes of each byte of an https URL
+	urlBytes *urlBytes // what hole makes of each byte of an http(s) URL; nil: none
 	mark     string
 }
 
