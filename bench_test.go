@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 
-	"github.com/qsgate/qsgate/qssim"
-	"github.com/qsgate/qsgate/redistest"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/redistest"
 )
 
 // The benchmarks: one signed-in page view through the whole stack, the bare

@@ -13,8 +13,8 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
-	"github.com/qsgate/qsgate/redistest"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/redistest"
 )
 
 // startTwin runs a second gateway with s's settings (same provider,

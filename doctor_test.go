@@ -15,7 +15,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // doctorWorld is what doctor checks in these tests: a real OIDC provider

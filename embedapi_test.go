@@ -10,7 +10,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // The two embedding APIs look the same to users: same routes, pages and

@@ -10,8 +10,8 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/demo"
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // Faults below the API: for each, what the user sees, that the process

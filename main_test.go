@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // The whole flow: sign in, land on the page asked for, the iframe shows the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // callCounts counts the simulator's calls by operation.

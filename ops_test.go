@@ -18,7 +18,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // The back button to the callback after signing in lands on the portal,
@@ -139,7 +139,7 @@ func TestProductionBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	for _, pkg := range []string{"github.com/qsgate/qsgate/demo", "github.com/qsgate/qsgate/devidp", "github.com/qsgate/qsgate/qssim", "github.com/zitadel/oidc"} {
+	for _, pkg := range []string{"github.com/qsgate/qsgate/internal/devkit", "github.com/zitadel/oidc"} {
 		if strings.Contains(string(out), pkg) {
 			t.Errorf("the production build includes %s", pkg)
 		}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // stack is the whole program on loopback: a real OIDC provider library

@@ -15,7 +15,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/qsgate/qsgate/redistest"
+	"github.com/qsgate/qsgate/internal/devkit/redistest"
 )
 
 // go-redis logs each failed dial on its own; the outage tests make many on

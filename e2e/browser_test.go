@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
 // TestBrowser drives chromium through the gateway as its users do: sign in

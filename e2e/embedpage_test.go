@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
 // updateDocs copies the README's two screenshots to docs/ after a run:

@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/qsgate/qsgate/demo"
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // This file reads what the #qs-console iframe shows, whichever document it

@@ -21,8 +21,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/qsgate/qsgate/demo"
-	"github.com/qsgate/qsgate/redistest"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
+	"github.com/qsgate/qsgate/internal/devkit/redistest"
 )
 
 // TestLoadBalancer runs two gateways with the same settings behind nginx

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsgate/qsgate/demo"
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // outDir is where screenshots and logs go, relative to this package's folder

@@ -18,7 +18,7 @@ import (
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // These tests run the mappers, the directory and the embed client through

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // A level is one measurement: c users, each doing one view (or bare call)

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // The gateway under test runs as a child process: `qsgate serve`, configured

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/qsgate/qsgate/devidp"
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/idp"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 const (
@@ -68,20 +68,20 @@ func startSimAndProvider(mapping, public string, users []user) (*stack, error) {
 		return nil, err
 	}
 	s.idpURL = "http://" + idpLn.Addr().String()
-	var idpUsers []devidp.User
+	var idpUsers []idp.User
 	for _, u := range users {
-		idpUsers = append(idpUsers, devidp.User{Subject: u.subject, Email: u.email, Name: u.subject, Groups: []string{authorGroup}})
+		idpUsers = append(idpUsers, idp.User{Subject: u.subject, Email: u.email, Name: u.subject, Groups: []string{authorGroup}})
 	}
-	idp, err := devidp.New(devidp.Config{
+	provider, err := idp.New(idp.Config{
 		Issuer: s.idpURL,
-		Clients: []devidp.Client{{ID: clientID, Secret: secret,
+		Clients: []idp.Client{{ID: clientID, Secret: secret,
 			RedirectURIs: []string{public + "/auth/callback"}, PostLogoutRedirectURIs: []string{public + "/signed-out"}}},
 		Users: idpUsers,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.idpHits = &hitCounter{next: idp, hits: map[string]int{}}
+	s.idpHits = &hitCounter{next: provider, hits: map[string]int{}}
 	s.serve(idpLn, s.idpHits, nil)
 	return s, nil
 }

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // user is one person signing in: at the provider, in the simulator as the

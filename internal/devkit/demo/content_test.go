@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 
-	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
 // TestContent searches, as the gateway's home page does (SearchDashboards

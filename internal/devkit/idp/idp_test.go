@@ -1,4 +1,4 @@
-package devidp_test
+package idp_test
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
-	"github.com/qsgate/qsgate/devidp"
+	"github.com/qsgate/qsgate/internal/devkit/idp"
 )
 
 const (
@@ -31,7 +31,7 @@ const (
 	postLogoutURI = "http://rp.example/auth/signed-out"
 )
 
-var testUsers = []devidp.User{
+var testUsers = []idp.User{
 	{Subject: "alice", Email: "alice@example.com", Name: "Alice Author", PreferredUsername: "alice", Description: "author: can use the console",
 		Groups: []string{"qs-authors", "staff"}},
 	{Subject: "bob_reader", Email: "bob@example.com", Name: "Bob Reader", PreferredUsername: "bob", Description: "reader: can view dashboards"},
@@ -55,9 +55,9 @@ func start(t *testing.T, path string) *env {
 	issuer := "http://" + srv.Listener.Addr().String() + path
 	clock := &fakeClock{now: time.Now()}
 	logs := &syncBuffer{}
-	handler, err := devidp.NewWithClock(devidp.Config{
+	handler, err := idp.NewWithClock(idp.Config{
 		Issuer: issuer,
-		Clients: []devidp.Client{{
+		Clients: []idp.Client{{
 			ID:                     clientID,
 			Secret:                 clientSecret,
 			RedirectURIs:           []string{redirectURI},
@@ -383,7 +383,7 @@ func TestSignIn(t *testing.T) {
 	tests := []struct {
 		name string
 		path string // issuer path
-		user devidp.User
+		user idp.User
 	}{
 		{"first user", "", testUsers[0]},
 		{"second user", "", testUsers[1]},
@@ -456,7 +456,7 @@ func TestSignIn(t *testing.T) {
 
 // wantGroups is the "groups" claim a relying party must see with the
 // profile scope: always a JSON array, [] for a user in no group.
-func wantGroups(u devidp.User) []string {
+func wantGroups(u idp.User) []string {
 	return append([]string{}, u.Groups...)
 }
 

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 const (

@@ -1,4 +1,4 @@
-// Package devidp is a development OpenID Connect provider: it powers
+// Package idp is a development OpenID Connect provider: it powers
 // `qsgate demo` and the end-to-end browser tests, so the gateway can sign
 // users in without any external service.
 //
@@ -27,7 +27,7 @@
 // It is for development and tests only and must never face the internet.
 // It keeps nothing on disk, offers no refresh tokens, no consent, no single
 // sign-on session (every login shows the sign-in page) and no key rotation.
-package devidp
+package idp
 
 import (
 	"crypto/rand"

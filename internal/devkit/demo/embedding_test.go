@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 
 	"github.com/qsgate/qsgate/config"
-	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
 func TestEmbeddingChoices(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // Mapping modes the demo can show, spelled as QSGATE_USER_MAPPING spells

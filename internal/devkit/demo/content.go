@@ -3,7 +3,7 @@ package demo
 import (
 	"time"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // shared is a dashboard or an analysis the demo's simulator holds, and the

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/oauth2"
 
-	"github.com/qsgate/qsgate/demo"
+	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
 const publicURL = "http://127.0.0.1:8080"

@@ -28,8 +28,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qsgate/qsgate/devidp"
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/idp"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // AccountID is the simulated QuickSight account.
@@ -98,7 +98,7 @@ type Stack struct {
 	idp   *http.Server
 	// provider is the demo provider, for RotateProviderKey; hits counts
 	// its requests by path.
-	provider *devidp.Handler
+	provider *idp.Handler
 	hitsMu   sync.Mutex
 	hits     map[string]int
 }
@@ -176,15 +176,15 @@ func Start(opts Options) (*Stack, error) {
 	}
 	issuer := "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	secret := randomString(32)
-	var idpUsers []devidp.User
+	var idpUsers []idp.User
 	for _, u := range users {
-		idpUsers = append(idpUsers, devidp.User{Subject: u.Subject, Email: u.Email, Name: u.Name,
+		idpUsers = append(idpUsers, idp.User{Subject: u.Subject, Email: u.Email, Name: u.Name,
 			PreferredUsername: u.Subject, Description: u.Description, Groups: u.Groups})
 	}
 	public := pub.Scheme + "://" + pub.Host
-	handler, err := devidp.New(devidp.Config{
+	handler, err := idp.New(idp.Config{
 		Issuer: issuer,
-		Clients: []devidp.Client{{ID: ClientID, Secret: secret,
+		Clients: []idp.Client{{ID: ClientID, Secret: secret,
 			RedirectURIs: []string{public + "/auth/callback"}, PostLogoutRedirectURIs: []string{public + "/signed-out"}}},
 		Users:  idpUsers,
 		Logger: log.With("component", "devidp"),
@@ -194,16 +194,16 @@ func Start(opts Options) (*Stack, error) {
 		sim.Close()
 		return nil, err
 	}
-	st := &Stack{provider: handler.(*devidp.Handler), hits: map[string]int{}}
+	st := &Stack{provider: handler.(*idp.Handler), hits: map[string]int{}}
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st.hitsMu.Lock()
 		st.hits[r.URL.Path]++
 		st.hitsMu.Unlock()
 		handler.ServeHTTP(w, r)
 	})
-	idp := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
+	idpServer := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := idp.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := idpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("demo provider stopped", "err", err)
 		}
 	}()
@@ -232,7 +232,7 @@ func Start(opts Options) (*Stack, error) {
 		settings["AWS_ENDPOINT_URL_STS"] = sim.URL() // the simulator answers STS too
 	}
 	st.Settings, st.IssuerURL, st.Sim, st.Mapping = settings, issuer, sim, mapping
-	st.API, st.DashboardExperience, st.Users, st.idp = api, experience, users, idp
+	st.API, st.DashboardExperience, st.Users, st.idp = api, experience, users, idpServer
 	return st, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 
-	"github.com/qsgate/qsgate/qssim"
+	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
 // TestRoleSessionEmbedding: GetSessionEmbedUrl without a user-arn, signed by
