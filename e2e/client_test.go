@@ -66,12 +66,6 @@ func (r *recorder) since(i int) []hop {
 	return append([]hop(nil), r.hops[i:]...)
 }
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.hops)
-}
-
 // newClient returns a client with a cookie jar that records its hops.
 func newClient(t *testing.T) (*http.Client, *recorder) {
 	t.Helper()

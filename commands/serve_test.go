@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"bytes"
@@ -414,7 +414,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 func TestBadSettingsStopStartup(t *testing.T) {
 	var stderr bytes.Buffer
 	env := map[string]string{"QSGATE_QUICKSIGHT_ACCOUNT_ID": "12345", "QSGATE_QUICKSIGHT_SESSION_LIFETIME": "9"}
-	err := run(t.Context(), []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	err := Run(t.Context(), "dev", []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, &stderr)
 	if err == nil {
 		t.Fatal("run started with bad settings")
 	}
@@ -435,7 +435,7 @@ func TestCheckConfig(t *testing.T) {
 		"AWS_REGION": "eu-west-1",
 	}
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"check-config", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+	if err := Run(t.Context(), "dev", []string{"check-config", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatalf("check-config: %v", err)
 	}
 	for _, want := range []string{"configuration is valid", "https://portal.example.com", "eu-west-1", "settings file                        /dev/null"} {
@@ -452,10 +452,10 @@ func TestCheckConfig(t *testing.T) {
 
 func TestVersionAndUnknownCommand(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "qsgate ") {
+	if err := Run(t.Context(), "dev", []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "qsgate ") {
 		t.Errorf("version: %q, %v", out.String(), err)
 	}
-	if err := run(t.Context(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+	if err := Run(t.Context(), "dev", []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown command succeeded")
 	}
 }

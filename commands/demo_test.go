@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestDemoCommand(t *testing.T) {
 	stdout, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--addr", addr}, func(string) string { return "" }, stdout, logs)
+		done <- Run(ctx, "dev", []string{"demo", "--addr", addr}, func(string) string { return "" }, stdout, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -98,7 +98,7 @@ func startDemoCommand(t *testing.T, args ...string) (string, *syncBuffer) {
 	stdout, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"demo", "--addr", addr}, args...), func(string) string { return "" }, stdout, logs)
+		done <- Run(ctx, "dev", append([]string{"demo", "--addr", addr}, args...), func(string) string { return "" }, stdout, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -147,7 +147,8 @@ func TestDemoMappingModes(t *testing.T) {
 	}
 }
 
-// A flag the command would ignore is an error, not a surprise.
+// A flag the command does not take is an error, not a surprise: the flag
+// package's own.
 func TestMisplacedFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--addr", "127.0.0.1:9000"},
@@ -157,8 +158,8 @@ func TestMisplacedFlags(t *testing.T) {
 		{"check-config", "--mapping", "template"},
 		{"--addr", "127.0.0.1:9000"},
 	} {
-		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "not a flag of") {
+		err := Run(t.Context(), "dev", args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "flag provided but not defined") {
 			t.Errorf("qsgate %s: err = %v, want a misplaced-flag error", strings.Join(args, " "), err)
 		}
 	}
@@ -172,7 +173,7 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 		{"demo", "--addr", "example.com:8080"},
 		{"demo", "--addr", "127.0.0.1:0", "--public-url", "http://portal.example.com"},
 	} {
-		if err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		if err := Run(t.Context(), "dev", args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("qsgate %s started; want a refusal", strings.Join(args, " "))
 		}
 	}
@@ -183,7 +184,7 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 func TestDemoRefusesUnknownMapping(t *testing.T) {
 	for _, value := range []string{"ldap", "LOOKUP", "file", ""} {
 		args := []string{"demo", "--addr", "127.0.0.1:0", "--mapping", value}
-		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		err := Run(t.Context(), "dev", args, func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("qsgate %s started; want a refusal", strings.Join(args, " "))
 			continue
@@ -198,11 +199,11 @@ func TestDemoRefusesUnknownMapping(t *testing.T) {
 
 func TestHelpNamesMappings(t *testing.T) {
 	var stderr syncBuffer
-	err := run(t.Context(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr)
+	err := Run(t.Context(), "dev", []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: err = %v, want flag.ErrHelp", err)
 	}
-	if want := "-mapping string\n    \tdemo: the user-mapping mode to show: template, lookup, register, iam"; !strings.Contains(stderr.String(), want) {
+	if want := "-mapping string\n    \tthe user-mapping mode to show: template, lookup, register, iam"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("--help lacks %q:\n%s", want, stderr.String())
 	}
 }
@@ -220,7 +221,7 @@ func TestDemoNewerAPI(t *testing.T) {
 	}
 	_ = banner
 	for _, args := range [][]string{{"--api", "anonymous"}, {"--dashboard-experience", "story"}, {"--dashboard-experience", "dashboard"}} {
-		err := run(t.Context(), append([]string{"demo", "--addr", freeAddr(t)}, args...), func(string) string { return "" }, io.Discard, io.Discard)
+		err := Run(t.Context(), "dev", append([]string{"demo", "--addr", freeAddr(t)}, args...), func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("demo %v started", args)
 		}

@@ -1,14 +1,27 @@
-package main
+package commands
 
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
 )
+
+var healthcheckCommand = command{
+	name: "healthcheck",
+	summary: "GET /healthz on the local listen address (QSGATE_LISTEN_ADDR): exit 0 when it answers 200,\n" +
+		"else 1; the container image's HEALTHCHECK (it has no shell or curl)",
+	settings: true,
+	setup: func(*flag.FlagSet) func(context.Context, *invocation) error {
+		return func(ctx context.Context, in *invocation) error {
+			return healthcheck(ctx, in.getenv("QSGATE_LISTEN_ADDR"), in.stdout)
+		}
+	},
+}
 
 // healthcheck asks the gateway listening on listenAddr (QSGATE_LISTEN_ADDR,
 // default :8080) for /healthz on loopback, so a container without a shell

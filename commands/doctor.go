@@ -1,22 +1,32 @@
-package main
+package commands
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 
 	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/config"
 	"github.com/qsgate/qsgate/handlers"
 	"github.com/qsgate/qsgate/quicksight"
 )
+
+var doctorCommand = command{
+	name: "doctor",
+	summary: "preflight: the settings, the OIDC provider, AWS credentials, the QuickSight edition and identity\n" +
+		"region, and with --user that person's QuickSight user; exit 1 when a check fails",
+	settings: true,
+	setup: func(fs *flag.FlagSet) func(context.Context, *invocation) error {
+		user := fs.String("user", "", "also check the QuickSight user of the person with this email")
+		return func(ctx context.Context, in *invocation) error {
+			return runDoctor(ctx, in.getenv, *user, in.stdout)
+		}
+	},
+}
 
 // runDoctor is `qsgate doctor`, the preflight an operator runs before going
 // live (and a pipeline runs before deploying): the settings, the OIDC
@@ -116,11 +126,10 @@ type doctor struct {
 	skipped  int
 
 	// Set by the settings check.
-	cfg       config.Config
-	aws       aws.Config
-	endpoints awsEndpoints
-	dir       *quicksight.Directory // follows no region: doctor reports a wrong one
-	mapper    handlers.UserMapper   // lookup only, never registers
+	cfg     config.Config
+	clients awsClients            // the SDK's own configuration, without serve's budget and retryer
+	dir     *quicksight.Directory // follows no region: doctor reports a wrong one
+	mapper  handlers.UserMapper   // lookup only, never registers
 
 	jwksURL string // set by discovery
 
@@ -163,25 +172,19 @@ func (d *doctor) check(ctx context.Context, name string, needs []string, run fun
 }
 
 // settings makes the checks build() makes before it wires the servers (those
-// that follow cannot fail on settings that pass these), and keeps the parts
-// the other checks use.
+// that follow cannot fail on settings that pass these), with the same
+// loader and the same mapper, and keeps the parts the other checks use.
 func (d *doctor) settings(ctx context.Context) doctorVerdict {
-	cfg, err := config.Load(d.getenv)
+	set, err := loadSettings(ctx, d.getenv)
 	var problems config.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return failVerdict(err.Error(), "correct the settings; `qsgate check-config` checks them alone")
 	}
-	awsCfg, endpoints, awsProblem := loadAWS(ctx, d.getenv)
-	if awsProblem != nil {
-		problems = append(problems, *awsProblem)
-	}
-	if len(problems) == 0 {
-		d.cfg, d.aws, d.endpoints = cfg, awsCfg, endpoints
-		region := cmp.Or(cfg.IdentityRegion, awsCfg.Region)
-		d.dir = quicksight.NewDirectory(cfg.AccountID, region, cfg.AWSTimeout, false,
-			func(region string) quicksight.UsersAPI { return d.quickSight(region) }, nil)
+	if err == nil {
+		d.cfg, d.clients = set.cfg, awsClients{cfg: set.aws, endpoints: set.endpoints}
+		d.dir = quicksight.NewDirectory(set.cfg.AccountID, set.identityRegion(), set.cfg.AWSTimeout, false, d.clients.users, nil)
 		// lookupOnlyConfig changes nothing newMapper checks, so its problems are serve's.
-		mapper, problem := newMapper(lookupOnlyConfig(cfg), awsCfg, endpoints, d.dir, region)
+		mapper, problem := newMapper(lookupOnlyConfig(set.cfg), d.clients, d.dir, set.identityRegion())
 		if problem != nil {
 			problems = append(problems, *problem)
 		}
@@ -196,7 +199,7 @@ func (d *doctor) settings(ctx context.Context) doctorVerdict {
 		return v
 	}
 	return okVerdict("valid; QSGATE_USER_MAPPING=%s, account %s, AWS region %s, identity region %s",
-		cfg.UserMapping, cfg.AccountID, awsCfg.Region, d.dir.Region())
+		set.cfg.UserMapping, set.cfg.AccountID, set.aws.Region, d.dir.Region())
 }
 
 // lookupOnlyConfig is the mapping doctor uses: register mode without registering
@@ -207,14 +210,4 @@ func lookupOnlyConfig(cfg config.Config) config.Config {
 	}
 	cfg.IAMRegister = false
 	return cfg
-}
-
-// quickSight is a QuickSight client for region, as build() makes them.
-func (d *doctor) quickSight(region string) *awsqs.Client {
-	return awsqs.NewFromConfig(d.aws, func(o *awsqs.Options) {
-		o.Region = region
-		if d.endpoints.quickSight != "" {
-			o.BaseEndpoint = aws.String(d.endpoints.quickSight)
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"fmt"
@@ -166,11 +166,11 @@ func TestRedisSessions(t *testing.T) {
 	s.signIn(rb, rita, "/")
 	var out strings.Builder
 	env := s.env
-	if err := run(t.Context(), []string{"sessions", "list", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "rita@example.com") {
+	if err := Run(t.Context(), "dev", []string{"sessions", "list", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "rita@example.com") {
 		t.Errorf("sessions list: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"sessions", "revoke", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ended 1 session") {
+	if err := Run(t.Context(), "dev", []string{"sessions", "revoke", "--email", "rita@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ended 1 session") {
 		t.Errorf("sessions revoke: %v\n%s", err, out.String())
 	}
 	if p := rb.do(rb.noFollow(), http.MethodGet, twin+"/", nil); p.status != 302 {
@@ -202,12 +202,12 @@ func TestRedisSessions(t *testing.T) {
 func TestSessionsCommandCookieStore(t *testing.T) {
 	s := startStack(t, nil)
 	env := s.env
-	err := run(t.Context(), []string{"sessions", "revoke", "--email", "a@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	err := Run(t.Context(), "dev", []string{"sessions", "revoke", "--email", "a@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "QSGATE_SESSION_STORE=redis") {
 		t.Errorf("revoke with the cookie store: %v, want an explanation naming QSGATE_SESSION_STORE=redis", err)
 	}
 	for _, args := range [][]string{{"sessions"}, {"sessions", "drop"}, {"sessions", "revoke"}, {"sessions", "list"}, {"serve", "--email", "x"}} {
-		if err := run(t.Context(), append(args, "--env-file", "/dev/null"), func(k string) string { return env[k] }, io.Discard, io.Discard); err == nil {
+		if err := Run(t.Context(), "dev", append(args, "--env-file", "/dev/null"), func(k string) string { return env[k] }, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

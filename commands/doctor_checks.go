@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"cmp"
@@ -96,19 +96,14 @@ const doctorCredentialFix = "check the credential chain: AWS_ACCESS_KEY_ID/AWS_S
 func (d *doctor) credentials(ctx context.Context) doctorVerdict {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.AWSTimeout)
 	defer cancel()
-	if d.aws.Credentials == nil {
+	if d.clients.cfg.Credentials == nil {
 		return failVerdict("none found", doctorCredentialFix)
 	}
-	creds, err := d.aws.Credentials.Retrieve(ctx)
+	creds, err := d.clients.cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return failVerdict("none found: "+clipText(err.Error()), doctorCredentialFix)
 	}
-	client := sts.NewFromConfig(d.aws, func(o *sts.Options) {
-		if d.endpoints.sts != "" {
-			o.BaseEndpoint = aws.String(d.endpoints.sts)
-		}
-	})
-	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	out, err := d.clients.sts().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return awsCallFailure("GetCallerIdentity", err, "AWS_ENDPOINT_URL_STS")
 	}
@@ -126,9 +121,9 @@ func (d *doctor) credentials(ctx context.Context) doctorVerdict {
 func (d *doctor) account(ctx context.Context) doctorVerdict {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.AWSTimeout)
 	defer cancel()
-	region, account := d.aws.Region, d.cfg.AccountID
+	region, account := d.clients.cfg.Region, d.cfg.AccountID
 	upgrade := fmt.Sprintf("upgrade QuickSight in account %s to Enterprise edition (an administrator can, under Manage QuickSight)", account)
-	out, err := d.quickSight(region).DescribeAccountSettings(ctx, &awsqs.DescribeAccountSettingsInput{AwsAccountId: aws.String(account)})
+	out, err := d.clients.quickSight(region).DescribeAccountSettings(ctx, &awsqs.DescribeAccountSettingsInput{AwsAccountId: aws.String(account)})
 	if err != nil {
 		code, why := describeAWSError("DescribeAccountSettings", err)
 		switch code {

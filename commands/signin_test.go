@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"bufio"
@@ -297,7 +297,7 @@ func rewriteIDToken(rewrite func(string) string) func(http.Handler) http.Handler
 // leaves the site, at the start of sign-in or after it.
 func TestOpenRedirects(t *testing.T) {
 	payloads := []string{"//evil.com", "/\\evil.com", "/%09/evil.com", "/%0a/evil.com", "/./\\evil.com", "https://evil.com", "/%2f%2fevil.com"}
-	f, err := os.Open(filepath.Join("auth", "testdata", "openredirects.txt"))
+	f, err := os.Open(filepath.Join("..", "auth", "testdata", "openredirects.txt"))
 	if err != nil {
 		t.Fatalf("the payload list (a copy of ../shared/testdata/openredirects.txt): %v", err)
 	}

@@ -1,10 +1,9 @@
-package main
+package commands
 
 import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -152,7 +151,7 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, io.Discard, s.logs)
+		done <- Run(ctx, "dev", []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, io.Discard, s.logs)
 	}()
 	s.shutdown = cancel
 	var once sync.Once
@@ -301,8 +300,6 @@ func embedCalls(sim *qssim.Server) []qssim.Call {
 
 func (p page) String() string { return fmt.Sprintf("%d %s", p.status, p.url) }
 
-var errStop = errors.New("stop")
-
 // serveUntilEnd runs `qsgate serve` with env (QSGATE_LISTEN_ADDR set) until
 // the test ends, waits for /healthz, and returns its base URL and logs. It
 // does not wait for readiness: callers check what they expect of /readyz.
@@ -312,7 +309,7 @@ func serveUntilEnd(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
+		done <- Run(ctx, "dev", []string{"serve", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -1,8 +1,9 @@
-package main
+package commands
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -12,6 +13,26 @@ import (
 	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/config"
 )
+
+var sessionsCommand = command{
+	name: "sessions",
+	args: "list|revoke",
+	summary: "list: a user's sessions (started, last seen, ends); revoke: end every session of a user\n" +
+		"at once (QSGATE_SESSION_STORE=redis)",
+	settings: true,
+	setup: func(fs *flag.FlagSet) func(context.Context, *invocation) error {
+		var f sessionFlags
+		fs.StringVar(&f.email, "email", "", "the user's email (list, revoke)")
+		fs.StringVar(&f.sub, "sub", "", "the user's subject at the provider (revoke)")
+		return func(ctx context.Context, in *invocation) error {
+			var sub string
+			if len(in.args) > 0 {
+				sub = in.args[0]
+			}
+			return runSessions(ctx, in.getenv, sub, f, in.stdout)
+		}
+	},
+}
 
 // sessionFlags are the sessions command's flags.
 type sessionFlags struct{ email, sub string }

@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"encoding/json"
@@ -85,7 +85,7 @@ func TestEmbedRateLimit(t *testing.T) {
 func TestEnvExampleIsValid(t *testing.T) {
 	env := map[string]string{"QSGATE_OIDC_CLIENT_SECRET": "s3cret", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
 	var out strings.Builder
-	err := run(t.Context(), []string{"check-config", "--env-file", ".env.example"}, func(k string) string { return env[k] }, &out, io.Discard)
+	err := Run(t.Context(), "dev", []string{"check-config", "--env-file", "../.env.example"}, func(k string) string { return env[k] }, &out, io.Discard)
 	if err != nil || !strings.Contains(out.String(), "configuration is valid") {
 		t.Fatalf("check-config .env.example: %v\n%s", err, out.String())
 	}
@@ -101,7 +101,7 @@ func TestEnvFileNamed(t *testing.T) {
 	t.Chdir(t.TempDir()) // no .env here
 	env := maps.Clone(s.env)
 	var out strings.Builder
-	if err := run(t.Context(), []string{"check-config"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+	if err := Run(t.Context(), "dev", []string{"check-config"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "(none: the environment only)") {
@@ -125,7 +125,7 @@ func TestHealthcheckCommand(t *testing.T) {
 	} {
 		env := map[string]string{"QSGATE_LISTEN_ADDR": tt.addr}
 		var out strings.Builder
-		err := run(t.Context(), []string{"healthcheck", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard)
+		err := Run(t.Context(), "dev", []string{"healthcheck", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard)
 		if (err == nil) != tt.healthy {
 			t.Errorf("healthcheck on %q: %v, want healthy = %v", tt.addr, err, tt.healthy)
 		}
@@ -135,7 +135,7 @@ func TestHealthcheckCommand(t *testing.T) {
 // The production build leaves the demo, its provider and the simulator
 // out, and its demo command says so.
 func TestProductionBuild(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", "production", "-deps", ".").CombinedOutput()
+	out, err := exec.Command("go", "list", "-tags", "production", "-deps", "github.com/qsgate/qsgate").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -145,7 +145,7 @@ func TestProductionBuild(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(t.TempDir(), "qsgate")
-	if out, err := exec.Command("go", "build", "-tags", "production", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "production", "-o", bin, "github.com/qsgate/qsgate").CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags production: %v\n%s", err, out)
 	}
 	out, err = exec.Command(bin, "demo").CombinedOutput()

@@ -1,7 +1,9 @@
-package main
+package commands
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -25,8 +27,16 @@ import (
 // the Go runtime.
 const containerMemoryShare = 0.7
 
-// limitMemory applies the share to what limit finds (memlimit.FromCgroup in
-// main) and returns the runtime's soft limit afterwards. Outside a cgroup
+// LimitMemory gives the Go runtime its soft limit from the container's, and
+// says on w when it could not. main calls it first: the limit is the
+// process's, so Run never sets it.
+func LimitMemory(w io.Writer) {
+	if _, err := limitMemory(memlimit.FromCgroup); err != nil {
+		fmt.Fprintln(w, "qsgate: no memory limit taken from the container:", err)
+	}
+}
+
+// limitMemory applies the share to what limit finds and returns the runtime's soft limit afterwards. Outside a cgroup
 // with a limit nothing changes. Its error says why no limit was set when
 // one might have been (a bad AUTOMEMLIMIT, a cgroup it could not read);
 // where there are no cgroups (not Linux) it is nil.

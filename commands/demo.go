@@ -1,9 +1,10 @@
 //go:build !production
 
-package main
+package commands
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,9 +16,27 @@ import (
 	"github.com/qsgate/qsgate/internal/devkit/demo"
 )
 
-// demoModes are the --mapping values the demo offers; the first is the
-// default.
-func demoModes() []string { return demo.Mappings() }
+var demoCommand = command{
+	name: "demo",
+	summary: "run qsgate with a built-in sign-in page and QuickSight simulator, on loopback\n" +
+		"(no AWS account, nothing to configure; never expose it)",
+	setup: func(fs *flag.FlagSet) func(context.Context, *invocation) error {
+		var f demoFlags
+		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the gateway listens (loopback only)")
+		fs.StringVar(&f.publicURL, "public-url", "", "the URL to open (default http://ADDR)")
+		fs.StringVar(&f.mapping, "mapping", demo.Mappings()[0], "the user-mapping mode to show: "+strings.Join(demo.Mappings(), ", "))
+		fs.StringVar(&f.api, "api", "session", "the embedding API: "+strings.Join(demo.APIs(), " or "))
+		fs.StringVar(&f.experience, "dashboard-experience", "console", "how /embed/dashboards/{id} opens: "+strings.Join(demo.DashboardExperiences(), " or ")+" (dashboard needs --api registered-user)")
+		return func(ctx context.Context, in *invocation) error {
+			return runDemo(ctx, f, in.getenv, in.stdout, in.stderr)
+		}
+	},
+}
+
+// demoFlags are the demo command's flags.
+type demoFlags struct {
+	addr, publicURL, mapping, api, experience string
+}
 
 // demoTunables are the settings `qsgate demo` takes from the environment.
 var demoTunables = []string{"QSGATE_EMBED_RATE", "QSGATE_QUICKSIGHT_MAX_RPS", "QSGATE_QUICKSIGHT_MAX_INFLIGHT", "QSGATE_LOG_LEVEL"}

@@ -1,0 +1,39 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"fmt"
+)
+
+var checkConfigCommand = command{
+	name:     "check-config",
+	summary:  "check the settings as serve would, and print a summary (no secrets) or every problem",
+	settings: true,
+	setup: func(*flag.FlagSet) func(context.Context, *invocation) error {
+		return func(ctx context.Context, in *invocation) error {
+			g, err := build(ctx, in.getenv, in.stderr)
+			if err != nil {
+				return err
+			}
+			g.envFile = in.envFile
+			fmt.Fprint(in.stdout, g.summary())
+			return nil
+		}
+	},
+}
+
+// noEnvFile is what the summary and the start-up log say when no env file
+// was read.
+const noEnvFile = "(none: the environment only)"
+
+func (g *gateway) summary() string {
+	s := g.cfg.Summary()
+	s += fmt.Sprintf("  %-36s %s\n", "settings file", cmp.Or(g.envFile, noEnvFile))
+	s += fmt.Sprintf("  %-36s %s\n", "AWS region", g.aws.Region)
+	if g.endpoint != "" {
+		s += fmt.Sprintf("  %-36s %s\n", "QuickSight endpoint", g.endpoint)
+	}
+	return s
+}

@@ -1,0 +1,158 @@
+package commands
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/cluster"
+	"github.com/qsgate/qsgate/config"
+	"github.com/qsgate/qsgate/handlers"
+	"github.com/qsgate/qsgate/limit"
+	"github.com/qsgate/qsgate/metrics"
+	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/templates"
+)
+
+// gateway is the wired program, ready to serve.
+type gateway struct {
+	cfg      config.Config
+	aws      aws.Config
+	endpoint string
+	envFile  string // the env file read, "" for none; set by the command
+	version  string // for the start-up log; set by the command
+	log      *slog.Logger
+	auth     *auth.Auth
+	server   *echo.Echo
+	// mapFile is the user map file (file mode), read again on SIGHUP.
+	mapFile  *quicksight.MapFile
+	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
+	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
+	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
+}
+
+// build checks the settings and wires every part, in order: config, logger,
+// AWS configuration, OIDC, session store, QuickSight client, templates,
+// handlers. Nothing here talks to the network.
+func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*gateway, error) {
+	set, err := loadSettings(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, awsCfg := set.cfg, set.aws
+	log := newLogger(cfg, logOut)
+
+	// Every AWS call (embeds, user management, STS) takes from one budget,
+	// and the SDK retries adaptively within QSGATE_AWS_TIMEOUT.
+	budget := limit.NewBudget(cfg.MaxRPS, cfg.MaxInflight)
+	retryBudget := quicksight.NewRetryBudget()
+	// Keep as many idle connections to AWS as calls may run at once: the
+	// SDK's default of 10 per host reopened (TLS to real AWS) hundreds of
+	// connections a second under load (docs/BENCHMARKS.md).
+	transport := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = max(100, cfg.MaxInflight)
+		tr.MaxIdleConnsPerHost = max(10, cfg.MaxInflight)
+	})
+	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(transport))
+	awsCfg.Retryer = func() aws.Retryer { return quicksight.NewRetryer(cfg.AWSTimeout, retryBudget) }
+
+	clients := awsClients{cfg: awsCfg, endpoints: set.endpoints}
+	identityRegion := set.identityRegion()
+	dir := quicksight.NewDirectory(cfg.AccountID, identityRegion, cfg.AWSTimeout, cfg.FollowIdentityRegion, clients.users, log)
+	mapper, problem := newMapper(cfg, clients, dir, identityRegion)
+	if problem != nil {
+		return nil, config.Problems{*problem}
+	}
+	// With Redis, the instances share the view limit, the AWS call budget
+	// and the user lookups; each falls back to its own when Redis is down.
+	var views handlers.ViewLimiter = limit.NewPerUser(cfg.EmbedRate)
+	var clusterReady func(context.Context) error
+	var redisClient *redis.Client
+	if cfg.RedisURL != "" {
+		if redisClient, err = cluster.NewClient(cfg.RedisURL); err != nil {
+			return nil, config.Problems{{Var: "QSGATE_REDIS_URL", Rule: "cannot use it"}}
+		}
+		shared := cluster.NewRateLimiter(redisClient)
+		budget.Share(shared)
+		views = limit.NewSharedPerUser(shared, cfg.EmbedRate)
+		switch m := mapper.(type) {
+		case *quicksight.LookupMapper:
+			m.Share(cluster.NewCache(redisClient, "users"))
+		case *quicksight.RegisterMapper:
+			m.Share(cluster.NewCache(redisClient, "users"))
+		}
+		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
+	}
+	var sessionRedis *redis.Client // nil: sessions live in their cookies
+	if cfg.SessionStore == "redis" {
+		sessionRedis = redisClient
+	}
+	a, err := auth.New(auth.Config{
+		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
+		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
+		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.Access.GroupsUsed(),
+		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
+		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pages, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	embedding := clients.quickSight(awsCfg.Region)
+	qs := &quicksight.Client{
+		API:                 embedding,
+		AccountID:           cfg.AccountID,
+		SessionLifetime:     cfg.SessionLifetime,
+		Timeout:             cfg.AWSTimeout,
+		Directory:           dir,
+		RegisteredUser:      cfg.QuickSightAPI == "registered-user",
+		AllowedDomains:      cfg.AllowedDomains,
+		DashboardExperience: cfg.DashboardExperience == "dashboard",
+	}
+	var catalog handlers.ContentLister // a nil interface when off: handlers check it
+	if cfg.HomeList {
+		catalog = quicksight.NewCatalog(embedding, cfg.AccountID, cfg.AWSTimeout)
+	}
+	draining := new(atomic.Bool)
+	var m *metrics.Metrics
+	var rec handlers.Recorder // a nil interface when metrics are off: handlers check it
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		m.WatchAdmission(budget, retryBudget)
+		if clusterReady != nil {
+			m.WatchCluster(func() bool { return clusterReady(context.Background()) == nil }, limit.Fallbacks.Load)
+		}
+		rec = m
+	}
+	srv := handlers.NewServer(handlers.Deps{
+		Draining: draining.Load, Metrics: rec,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
+		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
+		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+	})
+	mapFile, _ := mapper.(*quicksight.MapFile)
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

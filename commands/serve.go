@@ -1,0 +1,93 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+var serveCommand = command{
+	name:     "serve",
+	summary:  "run the gateway, listening on QSGATE_LISTEN_ADDR (the default command)",
+	settings: true,
+	setup: func(*flag.FlagSet) func(context.Context, *invocation) error {
+		return func(ctx context.Context, in *invocation) error {
+			g, err := build(ctx, in.getenv, in.stderr)
+			if err != nil {
+				return err
+			}
+			g.envFile, g.version = in.envFile, in.version
+			return g.serve(ctx)
+		}
+	},
+}
+
+// serve runs until ctx ends. Then /readyz fails for QSGATE_SHUTDOWN_DELAY
+// (so load balancers that poll it stop sending new requests) while requests
+// are still served, the listener closes, and in-flight requests get up to
+// QSGATE_SHUTDOWN_GRACE to finish.
+func (g *gateway) serve(ctx context.Context) error {
+	if g.redis != nil {
+		defer g.redis.Close()
+	}
+	defer g.auth.CloseIdleConnections()
+	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("QSGATE_LISTEN_ADDR: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           g.server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      g.cfg.AWSTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	if g.metrics != nil {
+		mln, err := net.Listen("tcp", g.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("QSGATE_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", g.metrics.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ms.Serve(mln) }() // returns when closed below
+		defer ms.Close()
+		g.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	discoverCtx, stopDiscovery := context.WithCancel(ctx)
+	defer stopDiscovery()
+	go func() { _ = g.auth.Discover(discoverCtx) }() // it logs its own failures and stops with ctx
+
+	defer g.reloadOnHangup(ctx)()
+
+	g.log.Info("qsgate listening", "addr", ln.Addr().String(), "public_url", g.cfg.PublicURL.String(),
+		"version", g.version, "aws_region", g.aws.Region, "env_file", cmp.Or(g.envFile, noEnvFile),
+		"memory_limit", memoryLimit())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.draining.Store(true)
+	if g.cfg.ShutdownDelay > 0 {
+		g.log.Info("shutting down: readyz fails now, still serving", "delay", g.cfg.ShutdownDelay)
+		time.Sleep(g.cfg.ShutdownDelay)
+	}
+	g.log.Info("shutting down, draining requests", "grace", g.cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	g.log.Info("stopped")
+	return nil
+}

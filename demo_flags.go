@@ -1,6 +1,0 @@
-package main
-
-// demoFlags are the demo command's flags.
-type demoFlags struct {
-	addr, publicURL, mapping, api, experience string
-}
