@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -384,7 +385,7 @@ func (c Config) Summary() string {
 	line := func(k, v string) { fmt.Fprintf(&b, "  %-36s %s\n", k, v) }
 	b.WriteString("configuration is valid:\n")
 	line("QSGATE_LISTEN_ADDR", c.ListenAddr)
-	line("QSGATE_METRICS_ADDR", cmpOr(c.MetricsAddr, "(off)"))
+	line("QSGATE_METRICS_ADDR", cmp.Or(c.MetricsAddr, "(off)"))
 	line("QSGATE_PUBLIC_URL", c.PublicURL.String())
 	line("QSGATE_OIDC_ISSUER", c.OIDCIssuer)
 	line("QSGATE_OIDC_CLIENT_ID", c.OIDCClientID)
@@ -394,15 +395,15 @@ func (c Config) Summary() string {
 	line("QSGATE_SESSION_KEYS", fmt.Sprintf("%d key(s), hidden", len(c.SessionKeys)))
 	line("QSGATE_SESSION_TTL", c.SessionTTL.String())
 	line("QSGATE_SESSION_STORE", c.SessionStore)
-	line("QSGATE_REDIS_URL", cmpOr(c.RedactedRedisURL(), "(none: every instance keeps its own state)"))
-	line("QSGATE_SESSION_IDLE", cmpOr(durationOrOff(c.SessionIdle), "off"))
-	line("QSGATE_SESSION_REFRESH", cmpOr(durationOrOff(c.SessionRefresh), "off"))
+	line("QSGATE_REDIS_URL", cmp.Or(c.RedactedRedisURL(), "(none: every instance keeps its own state)"))
+	line("QSGATE_SESSION_IDLE", cmp.Or(durationOrOff(c.SessionIdle), "off"))
+	line("QSGATE_SESSION_REFRESH", cmp.Or(durationOrOff(c.SessionRefresh), "off"))
 	if c.SessionRefresh > 0 {
 		line("QSGATE_SESSION_REFRESH_GRACE", c.RefreshGrace.String())
 	}
 	line("QSGATE_QUICKSIGHT_ACCOUNT_ID", c.AccountID)
 	line("QSGATE_QUICKSIGHT_NAMESPACE", c.Namespace)
-	line("QSGATE_QUICKSIGHT_IDENTITY_REGION", cmpOr(c.IdentityRegion, "(the AWS region)"))
+	line("QSGATE_QUICKSIGHT_IDENTITY_REGION", cmp.Or(c.IdentityRegion, "(the AWS region)"))
 	line("QSGATE_QUICKSIGHT_SESSION_LIFETIME", strconv.FormatInt(c.SessionLifetime, 10)+" minutes")
 	line("QSGATE_AWS_TIMEOUT", c.AWSTimeout.String())
 	line("QSGATE_USER_MAPPING", c.UserMapping)
@@ -412,10 +413,10 @@ func (c Config) Summary() string {
 	case "file":
 		line("QSGATE_USER_MAP_FILE", c.UserMapFile)
 	case "lookup", "register":
-		line("QSGATE_USER_NAME_TEMPLATE", cmpOr(c.UserNameTemplate, "(none: list the namespace, match by email)"))
+		line("QSGATE_USER_NAME_TEMPLATE", cmp.Or(c.UserNameTemplate, "(none: list the namespace, match by email)"))
 		line("QSGATE_USER_CACHE_TTL", c.UserCacheTTL.String())
 		if c.UserMapping == "register" {
-			line("QSGATE_CUSTOM_PERMISSIONS_NAME", cmpOr(c.CustomPermissionsName, "(none)"))
+			line("QSGATE_CUSTOM_PERMISSIONS_NAME", cmp.Or(c.CustomPermissionsName, "(none)"))
 		}
 	case "iam":
 		line("QSGATE_IAM_ROLE_ARN", c.IAMRoleARN)
@@ -424,22 +425,22 @@ func (c Config) Summary() string {
 	}
 	line("QSGATE_FOLLOW_IDENTITY_REGION", strconv.FormatBool(c.FollowIdentityRegion))
 	any := "(anyone the provider signs in)"
-	line("QSGATE_ALLOWED_EMAIL_DOMAINS", cmpOr(strings.Join(c.Access.Domains, ","), any))
-	line("QSGATE_ALLOWED_GROUPS", cmpOr(strings.Join(c.Access.Groups, ","), any))
+	line("QSGATE_ALLOWED_EMAIL_DOMAINS", cmp.Or(strings.Join(c.Access.Domains, ","), any))
+	line("QSGATE_ALLOWED_GROUPS", cmp.Or(strings.Join(c.Access.Groups, ","), any))
 	line("QSGATE_OIDC_GROUPS_CLAIM", c.GroupsClaim)
-	line("QSGATE_ADMIN_GROUPS", cmpOr(strings.Join(c.Access.AdminGroups, ","), "(none)"))
-	line("QSGATE_AUTHOR_GROUPS", cmpOr(strings.Join(c.Access.AuthorGroups, ","), "(none)"))
+	line("QSGATE_ADMIN_GROUPS", cmp.Or(strings.Join(c.Access.AdminGroups, ","), "(none)"))
+	line("QSGATE_AUTHOR_GROUPS", cmp.Or(strings.Join(c.Access.AuthorGroups, ","), "(none)"))
 	line("QSGATE_DEFAULT_ROLE", c.Access.DefaultRole)
 	rules := make([]string, len(c.Access.Rules))
 	for i, ru := range c.Access.Rules {
 		rules[i] = ru.Kind + ":" + ru.Value + "=" + ru.Namespace
 	}
-	line("QSGATE_NAMESPACE_RULES", cmpOr(strings.Join(rules, ","), "(none: everyone in "+c.Namespace+")"))
+	line("QSGATE_NAMESPACE_RULES", cmp.Or(strings.Join(rules, ","), "(none: everyone in "+c.Namespace+")"))
 	proxies := make([]string, len(c.TrustedProxies))
 	for i, n := range c.TrustedProxies {
 		proxies[i] = n.String()
 	}
-	line("QSGATE_TRUSTED_PROXIES", cmpOr(strings.Join(proxies, ","), "(none: the peer address is the client)"))
+	line("QSGATE_TRUSTED_PROXIES", cmp.Or(strings.Join(proxies, ","), "(none: the peer address is the client)"))
 	line("QSGATE_QUICKSIGHT_API", c.QuickSightAPI)
 	if c.QuickSightAPI == "registered-user" {
 		line("AllowedDomains", strings.Join(c.AllowedDomains, " "))
@@ -465,13 +466,6 @@ func durationOrOff(d time.Duration) string {
 		return ""
 	}
 	return d.String()
-}
-
-func cmpOr(v, fallback string) string {
-	if v == "" {
-		return fallback
-	}
-	return v
 }
 
 // reader reads one variable at a time and records what is wrong with it.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/joho/godotenv"
 )
@@ -36,6 +35,3 @@ func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) 
 		return file[name]
 	}, path, nil
 }
-
-// OSLookup is os.LookupEnv, named for callers that pass it to WithEnvFile.
-var OSLookup = os.LookupEnv

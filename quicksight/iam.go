@@ -1,6 +1,7 @@
 package quicksight
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -97,7 +98,7 @@ func (m *IAMMapper) Identity(ctx context.Context, p Person) (Identity, error) {
 		if err != nil {
 			return Identity{}, err
 		}
-		id.UserARN, id.Role = cmpOr(u.ARN, id.UserARN), u.Role
+		id.UserARN, id.Role = cmp.Or(u.ARN, id.UserARN), u.Role
 	}
 	return id, nil
 }
@@ -218,11 +219,4 @@ func RoleSessionName(email string) string {
 // sessionRune is one of [\w+,.@-] (ASCII), the allowed characters but "=".
 func sessionRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+,.@-", r)
-}
-
-func cmpOr(v, fallback string) string {
-	if v != "" {
-		return v
-	}
-	return fallback
 }

@@ -40,25 +40,3 @@ var readerRoles = []string{"READER", "RESTRICTED_READER", "READER_PRO"}
 
 // IsReader reports whether role is one of the reader roles.
 func IsReader(role string) bool { return slices.Contains(readerRoles, role) }
-
-// Identity implements Mapper: the template needs no AWS call. The
-// {namespace} placeholder is the person's namespace.
-func (m *TemplateMapper) Identity(_ context.Context, p Person) (Identity, error) {
-	arn, err := m.arn(p.Claims, p.Namespace)
-	return Identity{UserARN: arn}, err
-}
-
-// Identity implements Mapper: a row of the map file, no AWS call.
-func (m *FileMapper) Identity(_ context.Context, p Person) (Identity, error) {
-	arn, err := m.UserARN(p.Claims)
-	return Identity{UserARN: arn}, err
-}
-
-// PreviewARN is the ARN the template gives p, without any AWS call.
-func (m *TemplateMapper) PreviewARN(p Person) (string, error) { return m.arn(p.Claims, p.Namespace) }
-
-// PreviewARN is p's row of the map file, without any AWS call.
-func (m *FileMapper) PreviewARN(p Person) (string, error) { return m.UserARN(p.Claims) }
-
-// PreviewARN is p's row of the current map file, without any AWS call.
-func (f *MapFile) PreviewARN(p Person) (string, error) { return f.current.Load().UserARN(p.Claims) }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -65,16 +66,9 @@ func (h *harness) level(ctx context.Context, progress io.Writer, kind string, c 
 func countCalls(st *stack) map[string]int {
 	out := map[string]int{}
 	for _, c := range st.simulator().Calls() {
-		out[cmpOr(c.Operation, "unknown")]++
+		out[cmp.Or(c.Operation, "unknown")]++
 	}
 	return out
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // callText is calls per view, with the operations: "1.00 (GetSessionEmbedUrl 1.00)".
