@@ -138,7 +138,6 @@ func (h *harness) newAuth(mod func(*Config)) *Auth {
 // browser holds one browser's session cookie, as a browser would: the
 // latest Set-Cookie wins, a cleared cookie is gone.
 type browser struct {
-	h      *harness
 	a      *Auth
 	cookie *http.Cookie
 	// setCookie is the session cookie the last response set, if any.
@@ -175,7 +174,7 @@ func (h *harness) signInAt(a *Auth, u mockoidc.User) *browser {
 	}
 	req := httptest.NewRequest("GET", "/auth/callback?"+back.RawQuery, nil)
 	req.AddCookie(login)
-	b := &browser{h: h, a: a}
+	b := &browser{a: a}
 	rec = httptest.NewRecorder()
 	if _, err := a.Finish(rec, req); err != nil {
 		h.t.Fatalf("sign-in: %v", err)

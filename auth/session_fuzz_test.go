@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzSessionCookie: the session cookie decoder (securecookie codecs with
-// keys from HKDF, then gob) never panics, and no value signs in anyone but
+// keys from HKDF, then JSON or gob) never panics, and no value signs in anyone but
 // the one user a cookie was ever written for (the keys are this test's
 // own, so only the gateway's own cookies can decode). Every one-character
 // edit of a real cookie is refused. Seeds: a real cookie, and edits of it.

@@ -21,20 +21,20 @@ import (
 type cookieStore struct {
 	cookie cookieCodec
 	// json is the same cookie with the same keys, serialized as JSON into a
-	// concrete struct: gob sends and compiles its types in every cookie
-	// (about 250 allocations a page view, docs/BENCHMARKS.md). Cookies
-	// written before it (gob) are still read.
+	// concrete struct, the only form Save writes: gob, the other form Load
+	// reads, sends and compiles its types in every cookie (about 250
+	// allocations a page view, docs/BENCHMARKS.md).
 	json []securecookie.Codec
 	// decoded remembers JSON cookies that were verified and decoded, by
 	// their value: a browser sends the same cookie with every request, and
-	// checking and decoding it (HMAC, AES, JSON) was about a fifth of the
-	// gateway's own work a page view (docs/BENCHMARKS.md). A hit is the
+	// checking and decoding it (HMAC, AES, JSON) measured about a fifth of
+	// the gateway's own work a page view (docs/BENCHMARKS.md). A hit is the
 	// same bytes that passed the check before; what a session says about
 	// time (its end, idleness, re-check) is still judged on every request
 	// by Auth. Nothing that failed to decode is kept. The key is the value
 	// itself (about 2 KB, the size of what it decodes to), not a digest of
-	// it: hashing a map key costs a view less than SHA-256 did (3 µs of
-	// about 45, docs/BENCHMARKS.md), and equal keys are equal bytes.
+	// it: hashing a map key costs a view less than SHA-256 (3 µs of about
+	// 45, docs/BENCHMARKS.md), and equal keys are equal bytes.
 	decoded *expirable.LRU[string, cookieValue]
 	ttl     time.Duration
 	now     func() time.Time
@@ -42,9 +42,9 @@ type cookieStore struct {
 
 // Bounds of the decoded-cookie cache: a couple of thousand sessions in use
 // at once, each remembered for a while after its last request. An entry is
-// the cookie and what it decodes to, up to about 6 KB (a review filled 4,096
-// entries with 3 KB cookies: 24 MiB), so 2,048 entries: 12 MiB at most,
-// 3 MiB for 500 users. Past that a request decodes its cookie again (about
+// the cookie and what it decodes to, up to about 6 KB (4,096 entries of
+// 3 KB cookies measured 24 MiB), so 2,048 entries: 12 MiB at most, 3 MiB
+// for 500 users. Past that a request decodes its cookie again (about
 // 37 µs).
 const (
 	decodedCookies   = 2048
@@ -57,8 +57,8 @@ type cookieValue struct {
 	Session cookieSession `json:"s"`
 }
 
-// cookieSession is what the cookie keeps besides the User, under its own
-// entry: cookies made before it existed (with the User only) still read.
+// cookieSession is what the cookie keeps besides the User. A gob cookie
+// holds it as its own "session" entry, or not at all (see Load).
 type cookieSession struct {
 	Created, LastSeen, Checked time.Time
 	RefreshToken               string
@@ -116,7 +116,10 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 			return &Session{User: v.User, Created: m.Created, LastSeen: m.LastSeen, Checked: m.Checked, RefreshToken: m.RefreshToken}, nil
 		}
 	}
-	// A cookie written before the JSON form (gob).
+	// A gob cookie: a map with a "user" entry and, in most, a "session"
+	// entry. qsgate wrote session cookies in this form up to 2026-11-27 and
+	// QSGATE_SESSION_TTL is at most 30 days, so one can be valid until
+	// 2026-12-27; past that date every gob cookie fails to decode here.
 	var values map[any]any
 	if err := c.cookie.decode(r, &values); err != nil {
 		return nil, err
@@ -130,9 +133,8 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 		s.Created, s.LastSeen, s.Checked, s.RefreshToken = m.Created, m.LastSeen, m.Checked, m.RefreshToken
 		return s, nil
 	}
-	// A cookie from before sessions had more than the User: its last use
-	// is unknown, so say "a while ago, but not idle": the first request
-	// rewrites it in the new form.
+	// A gob cookie with the User only: its last use is unknown, so say "a
+	// while ago, but not idle": the first request rewrites it as JSON.
 	s.Created = u.Expires.Add(-c.ttl)
 	s.Checked = s.Created
 	s.LastSeen = c.now().Add(-touchEvery)

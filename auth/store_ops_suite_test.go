@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The operator's and the outage rows of sessionSuite (store_suite_test.go).
@@ -42,6 +45,38 @@ func testRevoke(t *testing.T, h *harness) {
 	}
 	if !strings.Contains(h.logs.String(), "event=sessions_revoked") {
 		t.Errorf("no audit line for the revoke")
+	}
+}
+
+// A user who expects to be cut off can mint many sessions first (each
+// sign-in is one redirect round trip while their provider session lasts;
+// nothing caps sessions per user). The operator's revoke still ends every
+// one: it works in batches, each with its own RedisTimeout.
+func TestRevokeEndsManySessions(t *testing.T) {
+	h := newHarness(t, true, nil)
+	a := h.newAuth(func(c *Config) { c.RedisTimeout = time.Second }) // the CLI's default
+	const n = 26000                                                  // a multiple of the 2000 written per pipeline
+	ctx := t.Context()
+	now := h.clock.Now()
+	for i := 0; i < n; i += 2000 {
+		_, err := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for j := i; j < i+2000; j++ {
+				key := redisKey(strconv.Itoa(j))
+				p.SAdd(ctx, redisEmailIndex+"mallory@example.com", key)
+				p.HSet(ctx, key, "sub", "sub-mallory", "email", "mallory@example.com", "created", millis(now),
+					"seen", millis(now), "expires", millis(now.Add(testTTL)), "data", "x")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	got, err := a.Revoke(ctx, "", "mallory@example.com")
+	t.Logf("revoke: %d ended in %s", got, time.Since(start))
+	if err != nil || got != n {
+		t.Fatalf("revoke of a user with %d sessions = %d, %v; want all ended", n, got, err)
 	}
 }
 

@@ -128,7 +128,7 @@ func testBadCookies(t *testing.T, h *harness) {
 		values["an ended session's"] = gone.cookie.Value
 	}
 	for name, value := range values {
-		b := &browser{h: h, a: h.a, cookie: &http.Cookie{Name: good.cookie.Name, Value: value}}
+		b := &browser{a: h.a, cookie: &http.Cookie{Name: good.cookie.Name, Value: value}}
 		if u, err := b.visit(); !errors.Is(err, ErrSignedOut) {
 			t.Errorf("%s cookie: %q, %v; want ErrSignedOut", name, u.Subject, err)
 		}

@@ -217,3 +217,26 @@ func (u *idpUser) Userinfo(scopes []string) ([]byte, error) { return u.mock().Us
 func (u *idpUser) Claims(scopes []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
 	return u.mock().Claims(scopes, base)
 }
+
+// paddedUser is a provider account whose owner filled the profile fields
+// they may edit themselves (display name, username) to the 256 bytes the
+// gateway keeps of each claim.
+type paddedUser struct{ sub, email, pad string }
+
+type paddedClaims struct {
+	*mockoidc.IDTokenClaims
+	Email             string `json:"email"`
+	EmailVerified     bool   `json:"email_verified"`
+	Name              string `json:"name"`
+	PreferredUsername string `json:"preferred_username"`
+}
+
+func (u paddedUser) ID() string { return u.sub }
+
+func (u paddedUser) Userinfo([]string) ([]byte, error) {
+	return json.Marshal(map[string]any{"sub": u.sub, "email": u.email, "email_verified": true, "name": u.pad, "preferred_username": u.pad})
+}
+
+func (u paddedUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	return &paddedClaims{IDTokenClaims: base, Email: u.email, EmailVerified: true, Name: u.pad, PreferredUsername: u.pad}, nil
+}

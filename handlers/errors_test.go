@@ -15,6 +15,7 @@ import (
 
 	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
 )
@@ -104,5 +105,36 @@ func TestClientGoneIsNotATimeout(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=499") {
 		t.Errorf("want an info line with status 499 and no error:\n%s", logs.String())
+	}
+}
+
+// TestClientGoneAtTheDoorIs499: a browser that leaves while its view waits
+// at the door (every slot taken) is a 499 at info, as when it leaves during
+// the AWS call, not a 500 and an error line.
+func TestClientGoneAtTheDoorIs499(t *testing.T) {
+	pages, err := templates.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("https://portal.example.com")
+	b := limit.NewBudget(100, 1)
+	hold, err := b.Enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	var logs strings.Builder
+	h := NewServer(Deps{
+		Auth:   fakeAuth{auth.User{Subject: "s", Email: "a@example.com"}},
+		Embeds: fixedEmbed{"https://q.example/e"},
+		Mapper: quicksight.NewTemplateMapper(quicksight.DefaultARNTemplate, "123456789012", "default", "us-east-1"),
+		Admit:  b, Pages: pages, Logger: slog.New(slog.NewTextHandler(&logs, nil)), PublicURL: u,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/embed/start", nil).WithContext(ctx))
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=499") {
+		t.Errorf("a client gone at the door; logs:\n%s", logs.String())
 	}
 }

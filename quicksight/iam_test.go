@@ -1,6 +1,7 @@
 package quicksight
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"net/http"
@@ -242,6 +243,46 @@ func TestIAMMapperRoleRefused(t *testing.T) {
 	}
 	if got, want := ops(sim.Calls()), map[string]int{"AssumeRole": 1}; !maps.Equal(got, want) {
 		t.Errorf("calls = %v, want %v", got, want)
+	}
+}
+
+// hangingSTS is an STS that never answers: it reports whether the call had a
+// deadline and waits for it (or gives up after a second, for the test's sake).
+type hangingSTS struct{ sawDeadline chan bool }
+
+func (h hangingSTS) AssumeRole(ctx context.Context, _ *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	_, ok := ctx.Deadline()
+	h.sawDeadline <- ok
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(time.Second):
+		return nil, errors.New("STS never answered")
+	}
+}
+
+// TestIAMMapperAssumeRoleHasDeadline: in iam mode the AssumeRole call runs
+// under aws.CredentialsCache's suppressed context (no deadline, no cancel)
+// and the embed handler passes the request context (no deadline either).
+// Without a deadline of its own (QSGATE_AWS_TIMEOUT), a slow or hung STS
+// would hold a slot of the gateway-wide budget (QSGATE_QUICKSIGHT_MAX_INFLIGHT)
+// and a token reservation with no bound: MAX_INFLIGHT first views of new
+// users against a hung STS would shed every AWS call of the instance.
+func TestIAMMapperAssumeRoleHasDeadline(t *testing.T) {
+	t.Parallel()
+	dir := NewDirectory(testAccount, qssim.DefaultRegion, 200*time.Millisecond, false, func(string) UsersAPI { return nil }, nil)
+	fake := hangingSTS{sawDeadline: make(chan bool, 4)}
+	m, err := NewIAMMapper(testRole, fake, dir, false, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the embed handler calls it: the request's context, no deadline.
+	_, err = m.Identity(t.Context(), person("alice@corp.test"))
+	if err == nil {
+		t.Fatal("Identity succeeded against an STS that never answers")
+	}
+	if ok := <-fake.sawDeadline; !ok {
+		t.Errorf("AssumeRole was called without a deadline: a hung STS holds a budget slot forever (want QSGATE_AWS_TIMEOUT)")
 	}
 }
 

@@ -230,6 +230,34 @@ func TestLookupMapperMissingExpires(t *testing.T) {
 	}
 }
 
+// TestLookupMapperUnknownUsersShareOneListing: in lookup mode (listing), a
+// listing younger than MaxMissingTTL answers "not found" for any email it
+// does not hold. Were each signed-in user QuickSight does not know to cost
+// a whole ListUsers pass of the namespace (users/100 pages) a minute, then
+// in a company whose portal is open to every employee
+// (QSGATE_ALLOWED_EMAIL_DOMAINS) a handful of people without a QuickSight
+// user would spend the whole QSGATE_QUICKSIGHT_MAX_RPS budget (20,000 users
+// = 200 calls = 40 s of the default 5/s budget each), and everyone else
+// would get the 503 page.
+func TestLookupMapperUnknownUsersShareOneListing(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, qssim.Config{})
+	for i := range 250 {
+		sim.AddUser(qssim.User{UserName: fmt.Sprintf("user-%03d", i), Email: fmt.Sprintf("user%03d@corp.test", i)})
+	}
+	dir, _ := newDirectory(sim, qssim.DefaultRegion, false)
+	m := NewLookupMapper(dir, nil, time.Hour)
+	n := len(sim.Calls())
+	for i := range 5 {
+		if _, err := m.Identity(t.Context(), person(fmt.Sprintf("stranger%d@corp.test", i))); !errors.Is(err, ErrUserNotFound) {
+			t.Fatalf("stranger %d: %v, want ErrUserNotFound", i, err)
+		}
+	}
+	if got := ops(since(sim, n))["ListUsers"]; got > 3 {
+		t.Errorf("5 unknown users in a minute cost %d ListUsers calls (a full pass each), want one pass (3)", got)
+	}
+}
+
 // TestBadEmailMakesNoCall: an address that is not one plain address is
 // refused by every mapper before any AWS call.
 func TestBadEmailMakesNoCall(t *testing.T) {

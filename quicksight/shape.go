@@ -9,9 +9,8 @@ import (
 
 // The shape checks a page view makes (each claim put into an ARN or a user
 // name, the ARN a template gives) are byte tables and arn.Parse, not
-// regular expressions: the two regexp matches were 2-3 µs of the
-// gateway's own 45-60 µs a view in BenchmarkViewOverBare
-// (docs/BENCHMARKS.md). Each check is written from a regular expression,
+// regular expressions: two regexp matches cost 2-3 µs of the gateway's own
+// 45-60 µs a view in BenchmarkViewOverBare (docs/BENCHMARKS.md). Each check is written from a regular expression,
 // kept in shape_test.go, that FuzzShapes holds it to.
 
 // byteSet is a set of ASCII bytes.

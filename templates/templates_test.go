@@ -183,7 +183,7 @@ func BenchmarkRenderEmbedWhole(b *testing.B) {
 }
 
 // A page whose other values are long is rendered whole and not kept: one
-// request cannot park megabytes in the cache (the review's finding).
+// request cannot park megabytes in the cache.
 func TestLongValuesNotKept(t *testing.T) {
 	s := parse(t)
 	p := sampleEmbed
