@@ -34,8 +34,3 @@ func (a *Auth) Sessions(ctx context.Context, email string) ([]SessionInfo, error
 	}
 	return a.store.List(ctx, email)
 }
-
-// StoreReady says whether the session store answers (always nil for the
-// cookie store; a Redis PING within the timeout otherwise), for readiness
-// checks. Its error wraps ErrStoreUnavailable. Ready stays about discovery.
-func (a *Auth) StoreReady(ctx context.Context) error { return a.store.Ping(ctx) }

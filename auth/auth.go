@@ -133,7 +133,7 @@ const (
 )
 
 // New checks the configuration and builds Auth. It makes no network call;
-// Discover does (and StoreReady for Redis).
+// Discover does.
 func New(cfg Config) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -165,7 +165,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Redis != nil && !boundedByContext(cfg.Redis) {
 		return nil, errors.New("auth: make the Redis client with ContextTimeoutEnabled: true, so RedisTimeout bounds every call")
 	}
-	secure := cfg.PublicURL.Scheme == "https"
+	secure := Secure(cfg.PublicURL)
 	a := &Auth{cfg: cfg, log: cfg.Logger, now: cfg.Now, secure: secure, recent: newRecentRefreshes()}
 	store, err := newStore(cfg, a.cookieName("qsgate_session"), secure)
 	if err != nil {
@@ -205,8 +205,18 @@ func (a *Auth) LoginURL(rd string) string {
 	return a.publicURL("/login?rd=" + url.QueryEscape(rd))
 }
 
-func (a *Auth) cookieName(base string) string {
-	if a.secure {
+func (a *Auth) cookieName(base string) string { return CookieName(a.cfg.PublicURL, base) }
+
+// Secure reports whether qsgate is served over https at publicURL. It is
+// the one place that decides: over https, cookies carry Secure and the
+// __Host- prefix (CookieName) and responses carry HSTS.
+func Secure(publicURL *url.URL) bool { return publicURL.Scheme == "https" }
+
+// CookieName is the name a cookie of qsgate's takes at publicURL: over
+// https, base with the __Host- prefix (the browser then keeps it to this
+// host, path / and https); otherwise base.
+func CookieName(publicURL *url.URL, base string) string {
+	if Secure(publicURL) {
 		return "__Host-" + base
 	}
 	return base

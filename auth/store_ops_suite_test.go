@@ -141,8 +141,8 @@ func (h *harness) keys(t *testing.T) []string {
 
 func testStoreOutage(t *testing.T, h *harness) {
 	b := h.signIn(alice())
-	if err := h.a.StoreReady(t.Context()); err != nil {
-		t.Fatalf("StoreReady = %v, want nil", err)
+	if err := h.a.store.Ping(t.Context()); err != nil {
+		t.Fatalf("store.Ping = %v, want nil", err)
 	}
 	if h.redis == nil {
 		return // nothing to lose: the cookie is the store
@@ -158,8 +158,8 @@ func testStoreOutage(t *testing.T, h *harness) {
 	if _, ok := h.a.CurrentUser(b.request()); ok {
 		t.Errorf("CurrentUser signed in with Redis down")
 	}
-	if err := h.a.StoreReady(t.Context()); !errors.Is(err, ErrStoreUnavailable) {
-		t.Errorf("StoreReady = %v, want ErrStoreUnavailable", err)
+	if err := h.a.store.Ping(t.Context()); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("store.Ping = %v, want ErrStoreUnavailable", err)
 	}
 	if _, err := h.a.Revoke(t.Context(), "sub-alice", ""); !errors.Is(err, ErrStoreUnavailable) {
 		t.Errorf("Revoke = %v, want ErrStoreUnavailable", err)
@@ -167,8 +167,8 @@ func testStoreOutage(t *testing.T, h *harness) {
 	h.redis.Restart()
 	// No persistence: the sessions are gone, which is signed out, not an error.
 	mustSignedOut(t, b, ErrSignedOut)
-	if err := h.a.StoreReady(t.Context()); err != nil {
-		t.Errorf("StoreReady after restart = %v", err)
+	if err := h.a.store.Ping(t.Context()); err != nil {
+		t.Errorf("store.Ping after restart = %v", err)
 	}
 	mustUser(t, h.signIn(alice()), "sub-alice")
 }

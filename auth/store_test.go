@@ -212,8 +212,8 @@ func TestRedisThatNeverAnswers(t *testing.T) {
 	if u, err := a.Session(httptest.NewRecorder(), r); !errors.Is(err, ErrStoreUnavailable) || u.Subject != "" {
 		t.Errorf("Session = %q, %v; want ErrStoreUnavailable", u.Subject, err)
 	}
-	if err := a.StoreReady(t.Context()); !errors.Is(err, ErrStoreUnavailable) {
-		t.Errorf("StoreReady = %v, want ErrStoreUnavailable", err)
+	if err := a.store.Ping(t.Context()); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("store.Ping = %v, want ErrStoreUnavailable", err)
 	}
 }
 

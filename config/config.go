@@ -116,9 +116,6 @@ type Config struct {
 	LogFormat             string        // QSGATE_LOG_FORMAT: "text" or "json"
 }
 
-// Secure reports whether cookies must carry the Secure flag.
-func (c Config) Secure() bool { return c.PublicURL.Scheme == "https" }
-
 // RedirectURL is the OIDC redirect URI registered at the provider.
 func (c Config) RedirectURL() string { return c.PublicURL.String() + "/auth/callback" }
 

@@ -51,7 +51,6 @@ func TestLoadDefaults(t *testing.T) {
 		{"ListenAddr", c.ListenAddr, ":8080"},
 		{"PublicURL", c.PublicURL.String(), "https://portal.example.com"},
 		{"RedirectURL", c.RedirectURL(), "https://portal.example.com/auth/callback"},
-		{"Secure", c.Secure(), true},
 		{"Scopes", strings.Join(c.OIDCScopes, " "), "openid email profile"},
 		{"SessionTTL", c.SessionTTL, 10 * time.Hour},
 		{"Namespace", c.Namespace, "default"},
@@ -90,9 +89,6 @@ func TestLoadScopesAndKeys(t *testing.T) {
 	}
 	if got, want := c.PublicURL.String(), "http://127.0.0.1:8080"; got != want {
 		t.Errorf("PublicURL = %q, want %q", got, want)
-	}
-	if c.Secure() {
-		t.Errorf("Secure() = true for an http public URL")
 	}
 	if got, want := c.OIDCIssuer, "https://tenant.auth0.com/"; got != want {
 		t.Errorf("issuer = %q, want %q exactly (go-oidc compares it byte for byte)", got, want)

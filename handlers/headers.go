@@ -6,12 +6,13 @@ import (
 	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
+	"github.com/qsgate/qsgate/auth"
 )
 
 // securityHeaders sets the headers every response carries. Pages are private
 // and hold per-user data, so nothing is cached unless a route says so.
 func securityHeaders(d Deps) echo.MiddlewareFunc {
-	hsts := d.PublicURL.Scheme == "https"
+	hsts := auth.Secure(d.PublicURL)
 	csp := &policyCache{}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/static"
 )
 
@@ -50,17 +51,13 @@ func with(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
 // csrfProtect guards state-changing forms (logout) with a token tied to a
 // cookie; Sec-Fetch-Site same-origin requests pass without one.
 func csrfProtect(d Deps) echo.MiddlewareFunc {
-	name := "qsgate_csrf"
-	secure := d.PublicURL.Scheme == "https"
-	if secure {
-		name = "__Host-" + name
-	}
+	name := auth.CookieName(d.PublicURL, "qsgate_csrf")
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:_csrf",
 		CookieName:     name,
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
-		CookieSecure:   secure,
+		CookieSecure:   auth.Secure(d.PublicURL),
 		CookieSameSite: http.SameSiteStrictMode,
 		ErrorHandler: func(err error, c echo.Context) error {
 			return errCSRF
