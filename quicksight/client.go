@@ -94,12 +94,6 @@ func CheckEntryPoint(ep string) error {
 	return ErrBadEntryPoint
 }
 
-// SessionEmbedURL opens a console entry point (EmbedURL without
-// parameters).
-func (c *Client) SessionEmbedURL(ctx context.Context, id Identity, entryPoint string) (Embed, error) {
-	return c.EmbedURL(ctx, id, Target{EntryPoint: entryPoint})
-}
-
 // EmbedURL makes one embed call for id and t: GetSessionEmbedUrl (with
 // id.UserARN, or, for an IAM role session, signed with id.Creds and without
 // a UserArn), or GenerateEmbedUrlForRegisteredUser with the console or, for

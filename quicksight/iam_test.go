@@ -136,9 +136,9 @@ func TestIAMMapper(t *testing.T) {
 		if err != nil || id.UserARN != userARN || id.Creds == nil {
 			t.Fatalf("%s: Identity = %+v, %v; want %s with role credentials", s.name, id, err, userARN)
 		}
-		embed, err := c.SessionEmbedURL(t.Context(), id, "/start")
+		embed, err := c.EmbedURL(t.Context(), id, Target{EntryPoint: "/start"})
 		if err != nil {
-			t.Fatalf("%s: SessionEmbedURL: %v", s.name, err)
+			t.Fatalf("%s: EmbedURL: %v", s.name, err)
 		}
 		calls := since(sim, n)
 		if got := ops(calls); !maps.Equal(got, s.wantCalls) {
@@ -303,8 +303,8 @@ func TestIAMMapperReader(t *testing.T) {
 		t.Fatalf("Identity: %v", err)
 	}
 	n := len(sim.Calls())
-	if _, err := newClient(sim, "eu-west-1", dir).SessionEmbedURL(t.Context(), id, "/start"); !errors.Is(err, ErrNotAuthor) {
-		t.Errorf("SessionEmbedURL = %v, want ErrNotAuthor", err)
+	if _, err := newClient(sim, "eu-west-1", dir).EmbedURL(t.Context(), id, Target{EntryPoint: "/start"}); !errors.Is(err, ErrNotAuthor) {
+		t.Errorf("EmbedURL = %v, want ErrNotAuthor", err)
 	}
 	if got, want := trace(since(sim, n)), []string{"GetSessionEmbedUrl eu-west-1 AccessDeniedException", "DescribeUser us-east-1"}; !slices.Equal(got, want) {
 		t.Errorf("calls = %q, want %q", got, want)

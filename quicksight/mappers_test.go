@@ -611,12 +611,12 @@ func TestSessionEmbedURLReaderDiagnosis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		n := len(sim.Calls())
-		embed, err := c.SessionEmbedURL(t.Context(), tt.id, "/start")
+		embed, err := c.EmbedURL(t.Context(), tt.id, Target{EntryPoint: "/start"})
 		switch {
 		case tt.wantErr == nil && (err != nil || embed.URL == "" || embed.RequestID == ""):
-			t.Errorf("%s: SessionEmbedURL = %+v, %v; want an embed URL and a request id", tt.name, embed, err)
+			t.Errorf("%s: EmbedURL = %+v, %v; want an embed URL and a request id", tt.name, embed, err)
 		case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-			t.Errorf("%s: SessionEmbedURL error = %v, want %v", tt.name, err, tt.wantErr)
+			t.Errorf("%s: EmbedURL error = %v, want %v", tt.name, err, tt.wantErr)
 		}
 		calls := since(sim, n)
 		if got := trace(calls); !slices.Equal(got, tt.wantTrace) {
