@@ -24,9 +24,9 @@ import (
 // SDK call that is its floor, and the ratio of the two. Run them together,
 // so the ratio compares figures taken under the same machine load:
 //
-//	go test -run '^$' -bench 'EmbedView|ViewOverBare|BareSDK' -benchmem -count=10 .
+//	go test -run '^$' -bench 'EmbedView|ViewOverBare|BareSDK' -benchmem -count=10 ./commands/
 //
-// BenchmarkViewOverBare is issue 10's figure: the gateway's work for a page
+// BenchmarkViewOverBare is the headline figure: the gateway's work for a page
 // view (Echo, session, mapping, the SDK call, render), called in process,
 // against the bare call. BenchmarkEmbedPage and BenchmarkPageOverBare add
 // the browser's HTTP round trip to the gateway.
@@ -62,7 +62,7 @@ func benchPage(b *testing.B, settings map[string]string, path string) {
 
 // BenchmarkEmbedPageRedisStore is BenchmarkEmbedPage with the session in
 // Redis (a real redis-server on loopback), for the cost of the store:
-// go test -run '^$' -bench 'EmbedPage' -benchmem . runs both.
+// go test -run '^$' -bench 'EmbedPage' -benchmem ./commands/ runs both.
 func BenchmarkEmbedPageRedisStore(b *testing.B) {
 	r := redistest.Start(b)
 	settings := maps.Clone(unlimited)
@@ -157,9 +157,8 @@ func BenchmarkEmbedView(b *testing.B) {
 }
 
 // BenchmarkViewOverBare alternates BenchmarkEmbedView's page view with a
-// bare SDK call to the same simulator and reports each and view/bare, the
-// figure issue 10 asks to keep at 1.15 or less: machine load that comes and
-// goes hits both alike.
+// bare SDK call to the same simulator and reports each and view/bare (the
+// goal is 1.15 or less): machine load that comes and goes hits both alike.
 func BenchmarkViewOverBare(b *testing.B) {
 	request, view := inProcessView(b)
 	call := bareCall(b, sharedSim, arnOf(alice.Email))

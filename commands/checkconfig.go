@@ -13,11 +13,10 @@ var checkConfigCommand = command{
 	settings: true,
 	setup: func(*flag.FlagSet) func(context.Context, *invocation) error {
 		return func(ctx context.Context, in *invocation) error {
-			g, err := build(ctx, in.getenv, in.stderr)
+			g, err := in.build(ctx)
 			if err != nil {
 				return err
 			}
-			g.envFile = in.envFile
 			fmt.Fprint(in.stdout, g.summary())
 			return nil
 		}

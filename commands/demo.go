@@ -28,7 +28,7 @@ var demoCommand = command{
 		fs.StringVar(&f.api, "api", "session", "the embedding API: "+strings.Join(demo.APIs(), " or "))
 		fs.StringVar(&f.experience, "dashboard-experience", "console", "how /embed/dashboards/{id} opens: "+strings.Join(demo.DashboardExperiences(), " or ")+" (dashboard needs --api registered-user)")
 		return func(ctx context.Context, in *invocation) error {
-			return runDemo(ctx, f, in.getenv, in.stdout, in.stderr)
+			return runDemo(ctx, f, in)
 		}
 	},
 }
@@ -42,9 +42,8 @@ type demoFlags struct {
 var demoTunables = []string{"QSGATE_EMBED_RATE", "QSGATE_QUICKSIGHT_MAX_RPS", "QSGATE_QUICKSIGHT_MAX_INFLIGHT", "QSGATE_LOG_LEVEL"}
 
 // runDemo starts the built-in provider and the QuickSight simulator, then
-// the gateway wired to them, all in this process, until ctx ends. mapping is
-// the user-mapping mode to show, one of demo.Mappings().
-func runDemo(ctx context.Context, f demoFlags, getenv func(string) string, stdout, stderr io.Writer) error {
+// the gateway wired to them, all in this process, until ctx ends.
+func runDemo(ctx context.Context, f demoFlags, in *invocation) error {
 	addr, publicURL, mapping := f.addr, f.publicURL, f.mapping
 	if !slices.Contains(demo.Mappings(), mapping) {
 		return fmt.Errorf("--mapping: unknown mode %q; want one of %s", mapping, strings.Join(demo.Mappings(), ", "))
@@ -66,7 +65,7 @@ func runDemo(ctx context.Context, f demoFlags, getenv func(string) string, stdou
 		publicURL = "http://" + addr
 	}
 	st, err := demo.Start(demo.Options{PublicURL: publicURL, Mapping: mapping, API: f.api, DashboardExperience: f.experience,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+		Logger: slog.New(slog.NewTextHandler(in.stderr, nil))})
 	if err != nil {
 		return err
 	}
@@ -76,15 +75,16 @@ func runDemo(ctx context.Context, f demoFlags, getenv func(string) string, stdou
 	// The limits can be tried (or lifted, for a load test) from the
 	// environment; every other setting is the demo's own.
 	for _, k := range demoTunables {
-		if v := getenv(k); v != "" {
+		if v := in.getenv(k); v != "" {
 			settings[k] = v
 		}
 	}
-	g, err := build(ctx, func(k string) string { return settings[k] }, stderr)
+	g, err := build(ctx, func(k string) string { return settings[k] }, in.stderr)
 	if err != nil {
 		return err
 	}
-	printDemoBanner(stdout, settings["QSGATE_PUBLIC_URL"], st)
+	g.version = in.version
+	printDemoBanner(in.stdout, settings["QSGATE_PUBLIC_URL"], st)
 	return g.serve(ctx)
 }
 

@@ -26,7 +26,7 @@ func TestDemoCommand(t *testing.T) {
 	stdout, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, "dev", []string{"demo", "--addr", addr}, func(string) string { return "" }, stdout, logs)
+		done <- Run(ctx, "v1.2.3", []string{"demo", "--addr", addr}, func(string) string { return "" }, stdout, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -50,6 +50,9 @@ func TestDemoCommand(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
+	}
+	if !strings.Contains(logs.String(), "version=v1.2.3") {
+		t.Errorf("the start-up line does not say the version:\n%s", logs)
 	}
 
 	b := newBrowser(t)

@@ -28,8 +28,8 @@ type gateway struct {
 	cfg      config.Config
 	aws      aws.Config
 	endpoint string
-	envFile  string // the env file read, "" for none; set by the command
-	version  string // for the start-up log; set by the command
+	envFile  string // the env file read, "" for none
+	version  string // for the start-up log
 	log      *slog.Logger
 	auth     *auth.Auth
 	server   *echo.Echo
@@ -38,6 +38,17 @@ type gateway struct {
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
+}
+
+// build is build with the invocation's settings and logs; the gateway
+// knows the env file read and the version.
+func (in *invocation) build(ctx context.Context) (*gateway, error) {
+	g, err := build(ctx, in.getenv, in.stderr)
+	if err != nil {
+		return nil, err
+	}
+	g.envFile, g.version = in.envFile, in.version
+	return g, nil
 }
 
 // build checks the settings and wires every part, in order: config, logger,

@@ -17,11 +17,10 @@ var serveCommand = command{
 	settings: true,
 	setup: func(*flag.FlagSet) func(context.Context, *invocation) error {
 		return func(ctx context.Context, in *invocation) error {
-			g, err := build(ctx, in.getenv, in.stderr)
+			g, err := in.build(ctx)
 			if err != nil {
 				return err
 			}
-			g.envFile, g.version = in.envFile, in.version
 			return g.serve(ctx)
 		}
 	},
