@@ -160,6 +160,8 @@ func TestMisplacedFlags(t *testing.T) {
 		{"serve", "--mapping", "lookup"},
 		{"check-config", "--mapping", "template"},
 		{"--addr", "127.0.0.1:9000"},
+		{"--env-file", "/dev/null", "demo"},
+		{"version", "--user", "alice@example.com"},
 	} {
 		err := Run(t.Context(), "dev", args, func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "flag provided but not defined") {

@@ -85,9 +85,13 @@ func TestEmbedRateLimit(t *testing.T) {
 func TestEnvExampleIsValid(t *testing.T) {
 	env := map[string]string{"QSGATE_OIDC_CLIENT_SECRET": "s3cret", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
 	var out strings.Builder
-	err := Run(t.Context(), "dev", []string{"check-config", "--env-file", "../.env.example"}, func(k string) string { return env[k] }, &out, io.Discard)
-	if err != nil || !strings.Contains(out.String(), "configuration is valid") {
-		t.Fatalf("check-config .env.example: %v\n%s", err, out.String())
+	// --env-file may come before or after the command.
+	for _, args := range [][]string{{"check-config", "--env-file", "../.env.example"}, {"--env-file", "../.env.example", "check-config"}} {
+		out.Reset()
+		err := Run(t.Context(), "dev", args, func(k string) string { return env[k] }, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "configuration is valid") {
+			t.Fatalf("qsgate %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
 	}
 }
 
