@@ -29,18 +29,7 @@ type doctorWorld struct {
 
 func newDoctorWorld(t *testing.T, simCfg qssim.Config) *doctorWorld {
 	t.Helper()
-	idp, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatalf("mockoidc: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idp.Start(ln, nil); err != nil {
-		t.Fatalf("mockoidc: %v", err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
+	idp := startProvider(t)
 	simCfg.AccountID = testAccount
 	sim, err := qssim.Start(simCfg)
 	if err != nil {

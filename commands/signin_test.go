@@ -156,18 +156,8 @@ func TestCallbackStateAttacks(t *testing.T) {
 		}
 	})
 	t.Run("replayed code with a fresh login", func(t *testing.T) {
-		b := newBrowser(t)
-		cb := s.loginRedirect(b, alice, "/")
-		if p := b.do(b.noFollow(), http.MethodGet, cb.String(), nil); p.status != 302 {
-			t.Fatalf("first callback = %d", p.status)
-		}
-		// The attacker starts their own login and pastes the old code in.
-		mallory := newBrowser(t)
-		own := s.loginRedirect(mallory, alice, "/")
-		q := own.Query()
-		q.Set("code", cb.Query().Get("code"))
-		own.RawQuery = q.Encode()
-		s.refused(mallory, mallory.do(mallory.noFollow(), http.MethodGet, own.String(), nil), "replayed code")
+		mallory, p := s.replayCode(t, alice, alice)
+		s.refused(mallory, p, "replayed code")
 	})
 	t.Run("provider error", func(t *testing.T) {
 		b := newBrowser(t)
@@ -499,23 +489,32 @@ func forgetfulProvider() func(http.Handler) http.Handler {
 	}
 }
 
+// replayCode signs a victim in as victim, then starts an attacker's own
+// login as attacker and pastes the victim's code into its callback; it
+// returns the attacker's browser and what the callback answered.
+func (s *stack) replayCode(t *testing.T, victim, attacker mockoidc.User) (*browser, page) {
+	t.Helper()
+	b := newBrowser(t)
+	cb := s.loginRedirect(b, victim, "/")
+	if p := b.do(b.noFollow(), http.MethodGet, cb.String(), nil); p.status != 302 {
+		t.Fatalf("the victim's sign-in = %d", p.status)
+	}
+	mallory := newBrowser(t)
+	own := s.loginRedirect(mallory, attacker, "/")
+	q := own.Query()
+	q.Set("code", cb.Query().Get("code"))
+	own.RawQuery = q.Encode()
+	return mallory, mallory.do(mallory.noFollow(), http.MethodGet, own.String(), nil)
+}
+
 // A code stolen from someone's callback, pasted into the attacker's own
 // login, against a provider that would redeem it again: the ID token it
 // yields carries the victim's nonce, not the attacker's, so the gateway
 // refuses it without the provider's help.
 func TestReplayedCodeWithoutProviderHelp(t *testing.T) {
 	s := startStack(t, nil, forgetfulProvider())
-	victim := newBrowser(t)
-	cb := s.loginRedirect(victim, alice, "/")
-	if p := victim.do(victim.noFollow(), http.MethodGet, cb.String(), nil); p.status != 302 {
-		t.Fatalf("the victim's sign-in = %d", p.status)
-	}
-	mallory := newBrowser(t)
-	own := s.loginRedirect(mallory, rita, "/")
-	q := own.Query()
-	q.Set("code", cb.Query().Get("code"))
-	own.RawQuery = q.Encode()
-	s.refused(mallory, mallory.do(mallory.noFollow(), http.MethodGet, own.String(), nil), "a replayed code the provider redeems again")
+	mallory, p := s.replayCode(t, alice, rita)
+	s.refused(mallory, p, "a replayed code the provider redeems again")
 	if !strings.Contains(s.logs.String(), "nonce") {
 		t.Errorf("the refusal's reason (nonce) is not in the log:\n%s", s.logs)
 	}

@@ -27,7 +27,7 @@ import (
 
 // stack is the whole program on loopback: a real OIDC provider library
 // (mockoidc), the QuickSight simulator reached by the real AWS SDK, and
-// qsgate itself started through run() with a map of settings.
+// qsgate itself started through Run with a map of settings.
 type stack struct {
 	t    testing.TB
 	url  string // the gateway's public URL
@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 
 // freeAddr finds a free loopback port below the kernel's ephemeral range
 // (32768 and up on Linux), so that no outgoing connection or port-0
-// listener of a test running alongside can take it before run() binds it.
+// listener of a test running alongside can take it before Run binds it.
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	for range 100 {
@@ -94,14 +94,15 @@ func startStack(t testing.TB, override map[string]string, idpMiddleware ...func(
 	return startStackSim(t, qssim.Config{AccountID: testAccount}, override, idpMiddleware...)
 }
 
-// startStackSim is startStack with the simulator configured by simCfg.
-func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
+// startProvider starts a mockoidc provider on loopback with middleware in
+// front of it, stopped when the test ends.
+func startProvider(t testing.TB, middleware ...func(http.Handler) http.Handler) *mockoidc.MockOIDC {
 	t.Helper()
 	idp, err := mockoidc.NewServer(nil)
 	if err != nil {
 		t.Fatalf("mockoidc: %v", err)
 	}
-	for _, mw := range idpMiddleware {
+	for _, mw := range middleware {
 		if err := idp.AddMiddleware(mw); err != nil {
 			t.Fatalf("mockoidc middleware: %v", err)
 		}
@@ -114,6 +115,13 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 		t.Fatalf("mockoidc: %v", err)
 	}
 	t.Cleanup(func() { idp.Shutdown() })
+	return idp
+}
+
+// startStackSim is startStack with the simulator configured by simCfg.
+func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string, idpMiddleware ...func(http.Handler) http.Handler) *stack {
+	t.Helper()
+	idp := startProvider(t, idpMiddleware...)
 	sim, err := qssim.Start(simCfg)
 	if err != nil {
 		t.Fatalf("qssim: %v", err)
