@@ -224,9 +224,9 @@ func TestBuildProblems(t *testing.T) {
 }
 
 // TestCallsPerView counts, with the simulator, the AWS calls of a user's
-// first page view and of a warm one in every mapping mode; the README's
-// table comes from its -v output. A warm view is exactly one call: the
-// embed.
+// first page view and of a warm one in every mapping mode; the table in
+// docs/user-mapping.md comes from its -v output. A warm view is exactly one
+// call: the embed.
 func TestCallsPerView(t *testing.T) {
 	mapFile := filepath.Join(t.TempDir(), "users.csv")
 	os.WriteFile(mapFile, []byte("carol@example.com,"+arnOf("carol@example.com")+"\n"), 0o600)

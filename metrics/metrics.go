@@ -43,7 +43,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		quicksight: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qsgate_quicksight_request_duration_seconds",
-			Help:    "Time for one GetSessionEmbedUrl, SDK retries included.",
+			Help:    "Time for a view's AWS work: the user mapping (no call when cached) and the embed call, SDK retries included.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
 	}
