@@ -1,10 +1,13 @@
 // Package cluster is the state that instances of the gateway share in
 // Redis (QSGATE_REDIS_URL): the client itself, built from the URL with
 // timeouts on every call; a rate limiter (go-redis/redis_rate, GCRA) for the
-// per-user view limit and the AWS call budget; and a small cache for the
-// user lookups. Sessions in Redis are auth's business. Each piece reports
-// Redis errors to its caller, which falls back to per-instance state: a
-// Redis outage degrades limits, it never opens or closes the door.
+// per-user view limit and the AWS call budget; a small cache for the user
+// lookups, sealed (sealed.go) so that write access to Redis alone cannot
+// change what the gateway believes; and the hook that sends go-redis's own
+// messages to qsgate's logger (logger.go). Sessions in Redis are auth's
+// business. Each piece reports Redis errors to its caller, which falls
+// back to per-instance state: a Redis outage degrades limits, it never
+// opens or closes the door.
 package cluster
 
 import (
@@ -77,7 +80,9 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, n int, period time.
 	return res.Allowed > 0, res.RetryAfter, nil
 }
 
-// Cache is a string cache with expiry, shared by the instances.
+// Cache is a string cache with expiry, shared by the instances. It
+// believes whatever Redis holds: for anything a forged entry could misuse
+// (who a user is in QuickSight), use SealedCache.
 type Cache struct {
 	c      redis.UniversalClient
 	prefix string
