@@ -3,8 +3,10 @@ package quicksight
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 )
@@ -32,6 +34,9 @@ type LookupMapper struct {
 	// QuickSight does not know cost no new listing each.
 	listed *expirable.LRU[string, map[string][]User]
 	flight singleflight.Group
+	// gone holds the ARNs an embed call said do not exist (Forget): a
+	// listing made before no longer answers with them.
+	gone recent[struct{}]
 	// cluster, when set, is the cache shared by instances (shared.go).
 	cluster    SharedCache
 	ttl        time.Duration
@@ -121,7 +126,7 @@ func (m *LookupMapper) find(ctx context.Context, p Person, ns, email string) (Us
 		}
 		byEmail = v.(map[string][]User)
 	}
-	switch users := byEmail[email]; len(users) {
+	switch users := m.notGone(byEmail[email]); len(users) {
 	case 0:
 		m.missing.Add(key, "")
 		m.toShared(ctx, ns, email, sharedEntry{Missing: true}, m.missingTTL)
@@ -182,6 +187,15 @@ func (m *LookupMapper) listNamespace(ctx context.Context, ns string) (map[string
 			m.found.Add(cacheKey(ns, email), users[0])
 		}
 	}
+	if m.gone.Len() > 0 {
+		// Users found gone whom QuickSight lists again: this listing,
+		// newer than the embed call, may answer with them.
+		for _, users := range byEmail {
+			for _, u := range users {
+				m.gone.Remove(u.ARN)
+			}
+		}
+	}
 	m.listed.Add(ns, byEmail)
 	return byEmail, nil
 }
@@ -210,13 +224,92 @@ func (m *LookupMapper) forget(ns, email string) {
 	}
 }
 
-// Forget drops what is cached about p: QuickSight said their user does not
-// exist (deleted, or re-emailed), so the next view looks again.
+// Forget drops what is cached about p: QuickSight's embed call said their
+// user does not exist (deleted, or re-emailed), so the next view looks
+// again. The namespace's listing is kept for everyone else (dropping it
+// made each such view cost a ListUsers); until the next listing it no
+// longer answers for p with the user QuickSight did not find.
 func (m *LookupMapper) Forget(p Person) {
-	if email, ns, err := lookupKey(p); err == nil {
-		m.forget(ns, email)
+	email, ns, err := lookupKey(p)
+	if err != nil {
+		return
+	}
+	key := cacheKey(ns, email)
+	// The user the view was given: from found, where every answer goes,
+	// else from the listing.
+	if u, ok := m.found.Peek(key); ok {
+		m.gone.Add(u.ARN, struct{}{}, m.missingTTL)
+	} else if byEmail, ok := m.listed.Peek(ns); ok {
+		for _, u := range byEmail[email] {
+			m.gone.Add(u.ARN, struct{}{}, m.missingTTL)
+		}
+	}
+	m.found.Remove(key)
+	m.missing.Remove(key)
+	if m.cluster != nil {
+		_ = m.cluster.Delete(context.Background(), sharedKey(ns, email))
 	}
 }
+
+// notGone is users less those an embed call found gone since the
+// listing they come from was made. The listing's own slice is not touched:
+// other views read it.
+func (m *LookupMapper) notGone(users []User) []User {
+	if m.gone.Len() == 0 {
+		return users
+	}
+	var kept []User
+	for _, u := range users {
+		if _, gone := m.gone.Get(u.ARN); !gone {
+			kept = append(kept, u)
+		}
+	}
+	return kept
+}
+
+// recentSize bounds each recent: entries are per person QuickSight
+// refused (a failed registration, a user found gone), few in practice.
+const recentSize = 4096
+
+// recent remembers a few answers, each for a short time: golang-lru's
+// plain cache with each answer's deadline beside it (expirable.LRU keeps
+// expiry buckets whose maps never shrink). The zero value is ready. It
+// holds at most recentSize answers, the least recently used dropped first;
+// an expired answer is never given and waits to be pushed out.
+type recent[V any] struct {
+	once  sync.Once
+	cache *lru.Cache[string, recentAnswer[V]]
+}
+
+type recentAnswer[V any] struct {
+	v     V
+	until time.Time
+}
+
+func (r *recent[V]) entries() *lru.Cache[string, recentAnswer[V]] {
+	r.once.Do(func() { r.cache, _ = lru.New[string, recentAnswer[V]](recentSize) }) // New fails only for a size < 1
+	return r.cache
+}
+
+// Add remembers v under key for ttl.
+func (r *recent[V]) Add(key string, v V, ttl time.Duration) {
+	r.entries().Add(key, recentAnswer[V]{v, time.Now().Add(ttl)})
+}
+
+// Get is key's answer, if it is still fresh.
+func (r *recent[V]) Get(key string) (V, bool) {
+	if a, ok := r.entries().Get(key); ok && time.Now().Before(a.until) {
+		return a.v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// Remove forgets key.
+func (r *recent[V]) Remove(key string) { r.entries().Remove(key) }
+
+// Len is how many answers are held, expired ones included.
+func (r *recent[V]) Len() int { return r.entries().Len() }
 
 // isKind reports whether err is an *Error of kind.
 func isKind(err error, kind error) bool {
