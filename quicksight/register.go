@@ -1,9 +1,11 @@
 package quicksight
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
@@ -15,12 +17,19 @@ import (
 // type QUICKSIGHT) with the role the access policy picked. A registration
 // that races another (ResourceExistsException) counts as done and is
 // followed by a fresh lookup; a registered user is cached like a found one,
-// so it is never registered twice.
+// so it is never registered twice. A failed registration is remembered for
+// RegistrationRetry: the person's views get the same error meanwhile, not
+// a RegisterUser call each.
 type RegisterMapper struct {
 	lookup      *LookupMapper
 	names       *NameTemplate // nil: the user name is the email
 	permissions string        // CustomPermissionsName, optional
+	failed      recent[error] // by cacheKey
+	failedFor   time.Duration // 0: RegistrationRetry (tests shorten it)
 }
+
+// RegistrationRetry is how long a failed registration is remembered.
+const RegistrationRetry = 30 * time.Second
 
 // NewRegisterMapper registers through lookup's directory; names and
 // permissions are optional.
@@ -46,6 +55,22 @@ func (m *RegisterMapper) Identity(ctx context.Context, p Person) (Identity, erro
 	return Identity{UserARN: u.ARN, Role: u.Role}, nil
 }
 
+// Find is Identity without the registration: a person QuickSight does not
+// know yet is ErrUserNotFound, and nothing is created. Pages the person
+// did not open QuickSight from (the home page, a link from another site)
+// use it, so only a view they chose registers them.
+func (m *RegisterMapper) Find(ctx context.Context, p Person) (Identity, error) {
+	return m.lookup.Identity(ctx, p)
+}
+
+// rememberRegistration reports whether a failed registration is kept for
+// a while: any failure QuickSight answered or did not answer in time, but
+// not a call the gateway's own budget held back (it never reached
+// QuickSight) or one whose caller went away.
+func rememberRegistration(err error) bool {
+	return !errors.Is(err, ErrOverloaded) && !errors.Is(err, ErrCanceled)
+}
+
 func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email string) (User, error) {
 	name := p.Claims.Claim("email")
 	if m.names != nil {
@@ -60,7 +85,11 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 	if role == "" {
 		role = "READER"
 	}
-	v, err := m.lookup.shared(ctx, "register\x00"+cacheKey(ns, email), func(ctx context.Context) (any, error) {
+	key := cacheKey(ns, email)
+	if err, ok := m.failed.Get(key); ok {
+		return User{}, err
+	}
+	v, err := m.lookup.shared(ctx, "register\x00"+key, func(ctx context.Context) (any, error) {
 		in := &quicksight.RegisterUserInput{
 			IdentityType: types.IdentityTypeQuicksight,
 			Email:        aws.String(p.Claims.Claim("email")),
@@ -86,6 +115,9 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 			return u, nil
 		}
 		if err != nil {
+			if rememberRegistration(err) {
+				m.failed.Add(key, err, cmp.Or(m.failedFor, RegistrationRetry))
+			}
 			return nil, err
 		}
 		m.lookup.forget(ns, email)
