@@ -86,6 +86,11 @@ type Config struct {
 	Redis redis.UniversalClient
 	// RedisTimeout bounds every Redis call; 0 means one second.
 	RedisTimeout time.Duration
+	// MaxSessionsPerUser is how many sessions the Redis store keeps for one
+	// subject: a sign-in past it ends that subject's oldest session first,
+	// so one account cannot fill Redis. 0 means 20. The cookie store keeps
+	// nothing on the server and has no cap.
+	MaxSessionsPerUser int
 	// Idle ends a session unused this long; 0 means never. Last use is
 	// recorded at most once a minute.
 	Idle time.Duration

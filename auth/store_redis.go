@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,15 +27,22 @@ import (
 // secrets (claims, ID token, refresh token) are sealed with another key
 // derived from it, so reading Redis yields no usable session. Per-user
 // index sets (by subject, by lower-cased email) name the keys, for revoke
-// and list. Every call has a timeout; a failure is ErrStoreUnavailable.
+// and list, and cap how many sessions one subject keeps (createScript).
+// Every call has a timeout; a failure is ErrStoreUnavailable.
 type redisStore struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
 	cookie  cookieCodec
 	ttl     time.Duration // the index sets' expiry: no session outlives it
 	idle    time.Duration
+	maxPer  int // sessions kept per subject; a new one past it ends the oldest
+	log     *slog.Logger
 	now     func() time.Time
 }
+
+// defaultMaxSessionsPerUser is Config.MaxSessionsPerUser's zero value: a
+// person's browsers and devices, with room to spare.
+const defaultMaxSessionsPerUser = 20
 
 const (
 	redisSessionPrefix = "qsgate:session:"
@@ -51,12 +59,67 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`)
 
+// createScript makes a session, its index entries and room for it, in one
+// step no other client sees half done: a revoke or list running at the
+// same time finds the session with its index entries or not at all, and
+// sign-ins racing each other never leave more than the cap. With a cap
+// (ARGV[3] > 0, KEYS[2] the subject's index) it first drops index entries
+// whose session is gone, then ends the oldest sessions (by created, then
+// key) until the new one fits, and returns how many it ended.
+// KEYS[1] is the session's key, KEYS[2..] its indexes; ARGV[1] the
+// session's life (ms), ARGV[2] the indexes' (ms), ARGV[4] the email index
+// prefix, ARGV[5..] the session's field/value pairs. The sessions it ends
+// are found through the index, so it needs every key on one server
+// (a single Redis, with or without Sentinel, as cluster.NewClient makes).
+var createScript = redis.NewScript(`
+local ended = 0
+local cap = tonumber(ARGV[3])
+if cap > 0 then
+  local live = {}
+  for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    local f = redis.call('HMGET', k, 'created', 'email')
+    if f[1] then
+      live[#live + 1] = {k, tonumber(f[1]) or 0, f[2]}
+    else
+      redis.call('SREM', KEYS[2], k)
+    end
+  end
+  if #live >= cap then
+    table.sort(live, function(a, b)
+      if a[2] ~= b[2] then return a[2] < b[2] end
+      return a[1] < b[1]
+    end)
+    for i = 1, #live - cap + 1 do
+      local k, email = live[i][1], live[i][3]
+      redis.call('DEL', k)
+      redis.call('SREM', KEYS[2], k)
+      if email and email ~= '' then redis.call('SREM', ARGV[4] .. string.lower(email), k) end
+      ended = ended + 1
+    end
+  end
+end
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return ended`)
+
 func newRedisStore(cfg Config, name string, secure bool) (*redisStore, error) {
+	maxPer := cfg.MaxSessionsPerUser
+	switch {
+	case maxPer < 0:
+		return nil, errors.New("auth: MaxSessionsPerUser must not be negative")
+	case maxPer == 0:
+		maxPer = defaultMaxSessionsPerUser
+	}
 	c, err := newCookieCodec(cfg, name, "session id", secure)
 	if err != nil {
 		return nil, err
 	}
-	return &redisStore{rdb: cfg.Redis, timeout: cfg.RedisTimeout, cookie: c, ttl: cfg.SessionTTL, idle: cfg.Idle, now: cfg.Now}, nil
+	return &redisStore{rdb: cfg.Redis, timeout: cfg.RedisTimeout, cookie: c, ttl: cfg.SessionTTL, idle: cfg.Idle,
+		maxPer: maxPer, log: cfg.Logger, now: cfg.Now}, nil
 }
 
 // isNilClient catches a nil *redis.Client (or cluster, ring) passed as
@@ -127,18 +190,31 @@ func (s *redisStore) Save(ctx context.Context, w http.ResponseWriter, sess *Sess
 	if err != nil {
 		return fmt.Errorf("encode session cookie: %w", err)
 	}
-	// The index first: a session that exists is always found by revoke.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		s.index(ctx, p, key, sess.User)
-		p.HSet(ctx, key, fields...)
-		p.PExpire(ctx, key, left)
-		return nil
-	})
-	if err != nil {
-		return unavailable(err)
+	if err := s.create(ctx, key, left, sess.User, fields); err != nil {
+		return err
 	}
 	sess.id = id
 	s.cookie.write(w, value, sess.User.Expires.Sub(s.now()))
+	return nil
+}
+
+// create writes a new session with its index entries, ending the user's
+// oldest sessions past the cap (createScript).
+func (s *redisStore) create(ctx context.Context, key string, left time.Duration, u User, fields []any) error {
+	keys := append([]string{key}, indexKeys(u.Subject, u.Email)...)
+	maxPer := s.maxPer
+	if u.Subject == "" {
+		maxPer = 0 // no subject index to count by (verify never lets one through)
+	}
+	args := append([]any{left.Milliseconds(), s.ttl.Milliseconds(), maxPer, redisEmailIndex}, fields...)
+	ended, err := createScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if ended > 0 {
+		s.log.Info("oldest sessions ended: the user reached the sessions cap", "event", "sessions_capped",
+			"sub", u.Subject, "email", u.Email, "ended", ended, "max", s.maxPer)
+	}
 	return nil
 }
 
