@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/oauth2"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // Re-checking a session at the provider: once Config.Refresh has passed
@@ -65,11 +66,11 @@ type refreshOutcome struct {
 // raced the one that renewed it, gets the same answer instead of
 // redeeming a token a rotating provider now refuses.
 type recentRefreshes struct {
-	lru *expirable.LRU[string, refreshOutcome]
+	lru *ttlcache.Cache[string, refreshOutcome]
 }
 
 func newRecentRefreshes() *recentRefreshes {
-	return &recentRefreshes{lru: expirable.NewLRU[string, refreshOutcome](recentSize, nil, recentKeep)}
+	return &recentRefreshes{lru: ttlcache.New[string, refreshOutcome](recentSize, recentKeep)}
 }
 
 func (rr *recentRefreshes) get(key string, now time.Time) (refreshOutcome, bool) {

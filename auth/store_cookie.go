@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
-	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // cookieStore keeps the whole session in the browser's cookie, encrypted
@@ -35,7 +36,7 @@ type cookieStore struct {
 	// itself (about 2 KB, the size of what it decodes to), not a digest of
 	// it: hashing a map key costs a view less than SHA-256 (3 µs of about
 	// 45, docs/BENCHMARKS.md), and equal keys are equal bytes.
-	decoded *expirable.LRU[string, cookieValue]
+	decoded *ttlcache.Cache[string, cookieValue]
 	ttl     time.Duration
 	now     func() time.Time
 }
@@ -79,7 +80,7 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 		codec.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
 	}
 	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, now: cfg.Now,
-		decoded: expirable.NewLRU[string, cookieValue](decodedCookies, nil, decodedCookieTTL)}, nil
+		decoded: ttlcache.New[string, cookieValue](decodedCookies, decodedCookieTTL)}, nil
 }
 
 // Save writes the cookie. When it would be too large, the ID token (only a

@@ -9,8 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // CatalogAPI is the part of the SDK client that lists content.
@@ -36,8 +37,8 @@ type Catalog struct {
 	api       CatalogAPI
 	accountID string
 	timeout   time.Duration
-	cache     *expirable.LRU[string, []Item]
-	failed    *expirable.LRU[string, error] // a failed listing, kept briefly
+	cache     *ttlcache.Cache[string, []Item]
+	failed    *ttlcache.Cache[string, error] // a failed listing, kept briefly
 	flight    singleflight.Group
 }
 
@@ -54,8 +55,8 @@ const (
 // NewCatalog lists through api; each listing gets timeout.
 func NewCatalog(api CatalogAPI, accountID string, timeout time.Duration) *Catalog {
 	return &Catalog{api: api, accountID: accountID, timeout: timeout,
-		cache:  expirable.NewLRU[string, []Item](catalogUsers, nil, CatalogTTL),
-		failed: expirable.NewLRU[string, error](catalogUsers, nil, catalogRetry)}
+		cache:  ttlcache.New[string, []Item](catalogUsers, CatalogTTL),
+		failed: ttlcache.New[string, error](catalogUsers, catalogRetry)}
 }
 
 // For returns what userARN may open: dashboards then analyses, each by

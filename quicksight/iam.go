@@ -16,8 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // Role session credentials are asked for this long and renewed this long
@@ -40,7 +41,7 @@ type IAMMapper struct {
 	dir                                     *Directory
 	register                                bool
 	creds                                   *lru.Cache[string, *aws.CredentialsCache]
-	known                                   *expirable.LRU[string, User]
+	known                                   *ttlcache.Cache[string, User]
 	flight                                  singleflight.Group
 	byARN                                   bool
 }
@@ -71,7 +72,7 @@ func NewIAMMapper(roleARN string, sts stscreds.AssumeRoleAPIClient, dir *Directo
 	return &IAMMapper{
 		roleARN: roleARN, partition: m[1], accountID: m[2], roleName: m[3],
 		sts: sts, dir: dir, register: register, creds: creds,
-		known: expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
+		known: ttlcache.New[string, User](UserCacheSize, ttl),
 	}, nil
 }
 

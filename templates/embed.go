@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // Embed is what embed.html shows; the data attributes feed its script.
@@ -58,7 +58,7 @@ func (s *Set) prepareEmbed() error {
 	}
 	s.hole = h
 	s.urlBytes = learnURLBytes(h) // nil: every URL goes through hole
-	s.embed = expirable.NewLRU[Embed, shell](embedShells, nil, embedShellTTL)
+	s.embed = ttlcache.New[Embed, shell](embedShells, embedShellTTL)
 	// The mark is letters and digits only, which no escaper changes, and
 	// random, so no value of a page contains it by chance.
 	s.mark = "qsgateurl" + rand.Text()

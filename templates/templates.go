@@ -12,9 +12,8 @@ import (
 	"regexp"
 	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"github.com/qsgate/qsgate/static"
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 //go:embed *.html
@@ -26,7 +25,7 @@ type Set struct {
 	// embed caches embed.html by everything but its console URL
 	// (embed.go); the URL goes through hole, and mark stands for it while
 	// a shell is rendered.
-	embed    *expirable.LRU[Embed, shell]
+	embed    *ttlcache.Cache[Embed, shell]
 	hole     *template.Template
 	urlBytes *urlBytes // what hole makes of each byte of an http(s) URL; nil: none
 	mark     string
