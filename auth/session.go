@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -164,10 +165,53 @@ func (a *Auth) end(w http.ResponseWriter, r *http.Request, s *Session, why strin
 	}
 }
 
-// Logout ends the session (the Set-Cookie is written before any body; with
-// Redis the session is deleted, so copies of the cookie stop working) and
-// returns where to send the browser: the provider's end_session_endpoint
-// when it has one, else the local signed-out page.
+// ErrSignOutIncomplete means sign-out could not end the session: the
+// session store did not answer. The session lives on and the cookie was
+// kept; the user must be told to sign out again. It comes with
+// ErrStoreUnavailable.
+var ErrSignOutIncomplete = errors.New("sign-out could not be completed")
+
+// SignOut is sign-out as the user asks for it (POST /logout): it ends the
+// session in the store, then clears the cookie (written before any body),
+// and returns where to send the browser, as Logout does. When the store
+// cannot end the session it changes nothing, neither the store nor the
+// cookie, and returns an error wrapping ErrSignOutIncomplete and
+// ErrStoreUnavailable: clearing the cookie then would look like a done
+// sign-out while a copy of the cookie kept working.
+func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) (string, error) {
+	s, err := a.store.Load(r)
+	switch {
+	case errors.Is(err, ErrStoreUnavailable):
+		return "", a.signOutFailed(nil, err)
+	case err != nil:
+		s = nil // nothing to end (no, tampered or ended session): clearing the cookie is all
+	}
+	if s != nil {
+		if err := a.store.Delete(r.Context(), nil, s); err != nil {
+			return "", a.signOutFailed(s, err)
+		}
+	}
+	_ = a.store.Delete(r.Context(), w, nil) // with no session it only clears the cookie, and cannot fail
+	return a.signedOut(s), nil
+}
+
+func (a *Auth) signOutFailed(s *Session, err error) error {
+	var sub string
+	if s != nil {
+		sub = s.User.Subject
+	}
+	a.log.Warn("sign-out not completed: the session store did not answer; the session lives on and the user is asked to try again",
+		"event", "logout_failed", "sub", sub, "err", err)
+	return fmt.Errorf("%w: %w", ErrSignOutIncomplete, err)
+}
+
+// Logout ends the session the gateway decided to end (the access policy
+// no longer lets the user in): the Set-Cookie is written before any body
+// and the cookie is cleared even when the store cannot answer (then the
+// session ends at its own expiry, and an ERROR says so). It returns where
+// to send the browser: the provider's end_session_endpoint when it has
+// one, else the local signed-out page. Sign-out the user asks for is
+// SignOut, which never pretends.
 func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
 	s, err := a.store.Load(r)
 	if err != nil {
@@ -177,6 +221,13 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
 		a.log.Error("logout could not end the session in the store: copies of the cookie work until it expires",
 			"err", errors.Join(err, derr))
 	}
+	return a.signedOut(s)
+}
+
+// signedOut writes the audit line for an ended session and returns where
+// the browser goes next: the provider's end_session_endpoint when it has
+// one (so the provider ends its own session), else the signed-out page.
+func (a *Auth) signedOut(s *Session) string {
 	var u User
 	if s != nil && a.over(s, a.now()) == "" {
 		u = s.User

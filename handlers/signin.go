@@ -56,11 +56,27 @@ func loginResult(err error) string {
 	return "refused"
 }
 
+// signOuter is an Authenticator whose sign-out can say it did not happen
+// (auth.Auth.SignOut): the error wraps auth.ErrSignOutIncomplete and
+// auth.ErrStoreUnavailable, and the cookie is then left as it was.
+type signOuter interface {
+	SignOut(w http.ResponseWriter, r *http.Request) (string, error)
+}
+
 // logout is POST /logout (CSRF-checked): end the session, then let the
-// provider end its own when it can.
+// provider end its own when it can. A session the store could not end is
+// an error page saying so (503), never a sign-out that only looks done.
 func logout(a Authenticator) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return c.Redirect(http.StatusSeeOther, a.Logout(c.Response(), c.Request()))
+		so, ok := a.(signOuter)
+		if !ok {
+			return c.Redirect(http.StatusSeeOther, a.Logout(c.Response(), c.Request()))
+		}
+		to, err := so.SignOut(c.Response(), c.Request())
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, to)
 	}
 }
 
