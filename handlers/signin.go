@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
+	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 )
 
@@ -20,6 +23,61 @@ func login(a Authenticator) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		return a.StartLogin(c.Response(), c.Request(), c.QueryParam("rd"))
 	}
+}
+
+// SignInLimiter limits how often one key may sign in (limit.PerUser, or
+// limit.SharedPerUser across instances). Allow returns nil or a
+// *limit.RateError.
+type SignInLimiter interface {
+	Allow(key string) error
+}
+
+// errSignInRate is the kind of a refused sign-in. It wraps
+// limit.ErrUserRate, which the error table answers with 429 and the
+// limit's Retry-After.
+var errSignInRate = fmt.Errorf("too many sign-ins: %w", limit.ErrUserRate)
+
+// limitSignInsByAddress refuses a sign-in step (route: "login" for
+// /login, "callback" for /auth/callback) past l's allowance for the
+// client's address: c.RealIP(), the peer or, from a trusted proxy
+// (QSGATE_TRUSTED_PROXIES), X-Forwarded-For. Each route has its own
+// allowance, so one sign-in counts once against each. IPv6 addresses
+// count by /64, what one host is usually given. A nil l limits nothing.
+func limitSignInsByAddress(l SignInLimiter, route string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if l == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			if err := l.Allow("signin-address:" + route + ":" + addressKey(c.RealIP())); err != nil {
+				return signInRefused(err)
+			}
+			return next(c)
+		}
+	}
+}
+
+// addressKey is an IPv4 address as it is, an IPv6 address as its /64.
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64) // cannot fail for an IPv6 address
+	return p.String()
+}
+
+// signInRefused gives a limit's refusal the sign-in kind, keeping its
+// Retry-After.
+func signInRefused(err error) error {
+	var re *limit.RateError
+	if errors.As(err, &re) {
+		return &limit.RateError{Kind: errSignInRate, RetryAfter: re.RetryAfter}
+	}
+	return err
 }
 
 // callback is GET /auth/callback, the OIDC redirect target: it finishes
