@@ -87,6 +87,7 @@ func signInRefused(err error) error {
 func callback(a Authenticator, public *url.URL, rec Recorder) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rd, err := a.Finish(c.Response(), c.Request())
+		err = signInRefused(err) // a per-subject limit's refusal, when Finish asks one
 		if errors.Is(err, auth.ErrSignIn) {
 			if _, signedIn := a.CurrentUser(c.Request()); signedIn {
 				return c.Redirect(http.StatusFound, public.String()+"/")
@@ -110,6 +111,8 @@ func loginResult(err error) string {
 		return "provider_error"
 	case errors.Is(err, access.ErrNotAllowed):
 		return "denied"
+	case errors.Is(err, errSignInRate):
+		return "limited"
 	}
 	return "refused"
 }

@@ -5,12 +5,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/templates"
 )
@@ -86,5 +88,44 @@ func TestSignInsUnlimitedWithoutALimiter(t *testing.T) {
 		if rec.Code != 302 {
 			t.Fatalf("status = %d with no limiter, want 302", rec.Code)
 		}
+	}
+}
+
+// limitedFinish is a provider round trip refused by a per-subject limit.
+type limitedFinish struct{ fakeAuth }
+
+func (limitedFinish) Finish(http.ResponseWriter, *http.Request) (string, error) {
+	return "", &limit.RateError{Kind: limit.ErrUserRate, RetryAfter: 6 * time.Second}
+}
+
+func (limitedFinish) CurrentUser(*http.Request) (auth.User, bool) { return auth.User{}, false }
+
+type loginCounter struct{ results []string }
+
+func (l *loginCounter) Request(string, string, int, time.Duration) {}
+func (l *loginCounter) Login(result string)                        { l.results = append(l.results, result) }
+func (l *loginCounter) Embed(string, time.Duration)                {}
+
+// A callback whose sign-in a per-subject limit refused is the 429 page
+// with the limit's Retry-After, counted as "limited".
+func TestCallbackRefusedBySubjectLimit(t *testing.T) {
+	pages, err := templates.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, _ := url.Parse("https://portal.example.com")
+	rec := &loginCounter{}
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(Deps{Pages: pages, Logger: slog.New(slog.DiscardHandler)})
+	e.GET("/auth/callback", callback(limitedFinish{}, public, rec))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/auth/callback?state=s&code=c", nil)
+	r.Header.Set("Accept", "text/html")
+	e.ServeHTTP(w, r)
+	if w.Code != 429 || w.Header().Get("Retry-After") != "6" {
+		t.Errorf("status %d, Retry-After %q; want 429, 6", w.Code, w.Header().Get("Retry-After"))
+	}
+	if len(rec.results) != 1 || rec.results[0] != "limited" {
+		t.Errorf("logins recorded %v, want [limited]", rec.results)
 	}
 }
