@@ -61,6 +61,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	cfg, awsCfg := set.cfg, set.aws
 	log := newLogger(cfg, logOut)
+	for _, w := range cfg.Warnings() {
+		log.Warn("setting takes a risk", "warning", w)
+	}
 
 	// Every AWS call (embeds, user management, STS) takes from one budget,
 	// and the SDK retries adaptively within QSGATE_AWS_TIMEOUT.
@@ -158,12 +161,4 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
-}
-
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

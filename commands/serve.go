@@ -26,6 +26,20 @@ var serveCommand = command{
 	},
 }
 
+// What one client connection may hold, so that a few connections cannot
+// take the memory of many (docs/RELIABILITY.md):
+const (
+	// maxHeaderBytes bounds a request's line and headers. qsgate's own
+	// cookies are a few KB; AWS's load balancers pass 64 KiB at most.
+	maxHeaderBytes = 64 << 10
+	// readHeaderTimeout bounds the time to send them.
+	readHeaderTimeout = 5 * time.Second
+	// idleTimeout closes an unused keep-alive connection. It is longer than
+	// the idle timeout of an AWS load balancer or nginx (60 s), so that a
+	// balancer never sends a request on a connection qsgate is closing.
+	idleTimeout = 75 * time.Second
+)
+
 // serve runs until ctx ends. Then /readyz fails for QSGATE_SHUTDOWN_DELAY
 // (so load balancers that poll it stop sending new requests) while requests
 // are still served, the listener closes, and in-flight requests get up to
@@ -41,11 +55,16 @@ func (g *gateway) serve(ctx context.Context) error {
 	}
 	hs := &http.Server{
 		Handler:           g.server,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      g.cfg.AWSTimeout + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	conns := limitConnections(ln, g.cfg.MaxConnections, hs.SetKeepAlivesEnabled, g.log)
+	if g.metrics != nil {
+		g.metrics.WatchConnections(conns)
 	}
 	if g.metrics != nil {
 		mln, err := net.Listen("tcp", g.cfg.MetricsAddr)
@@ -70,7 +89,7 @@ func (g *gateway) serve(ctx context.Context) error {
 		"version", g.version, "aws_region", g.aws.Region, "env_file", cmp.Or(g.envFile, noEnvFile),
 		"memory_limit", memoryLimit())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(conns) }()
 	select {
 	case err := <-errc:
 		return err

@@ -260,7 +260,11 @@ func TestReaderAndUnknownUsers(t *testing.T) {
 
 // A user the mapping cannot place gets a 403 and no AWS call is made.
 func TestNoMappingMakesNoAWSCall(t *testing.T) {
-	s := startStack(t, map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{claim:employee_id}"})
+	s := startStack(t, map[string]string{"QSGATE_USER_ARN_TEMPLATE": "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{claim:employee_id}",
+		"QSGATE_TRUST_EDITABLE_CLAIMS": "true"})
+	if !strings.Contains(s.logs.String(), "QSGATE_TRUST_EDITABLE_CLAIMS=true: the ARN template reads employee_id") {
+		t.Errorf("start-up does not warn that the template reads a claim users may edit:\n%s", s.logs)
+	}
 	b := newBrowser(t)
 	p := s.signIn(b, alice, "/embed/start")
 	if p.status != 403 || !strings.Contains(p.body, "No QuickSight user for your account") {

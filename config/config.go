@@ -97,6 +97,18 @@ type Config struct {
 
 	// EmbedRate is QSGATE_EMBED_RATE: embed URLs per user.
 	EmbedRate limit.Rate
+	// SignInRate and SignInRatePerAddress are QSGATE_SIGNIN_RATE (per
+	// subject) and QSGATE_SIGNIN_RATE_PER_ADDRESS (per client address).
+	SignInRate, SignInRatePerAddress limit.Rate
+	// MaxSessionsPerUser is QSGATE_MAX_SESSIONS_PER_USER: the Redis store
+	// keeps at most this many sessions of one subject, ending the oldest.
+	MaxSessionsPerUser int
+	// MaxConnections is QSGATE_MAX_CONNECTIONS: client connections held at
+	// once; past it new ones wait in the kernel's queue.
+	MaxConnections int
+	// TrustEditableClaims is QSGATE_TRUST_EDITABLE_CLAIMS: the ARN template
+	// may read claims other than email and sub.
+	TrustEditableClaims bool
 	// MaxRPS and MaxInflight are QSGATE_QUICKSIGHT_MAX_RPS and
 	// QSGATE_QUICKSIGHT_MAX_INFLIGHT: the gateway's budget of AWS calls.
 	MaxRPS      float64
@@ -165,6 +177,13 @@ func (r reader) mapping(c *Config) {
 			r.p.Add("QSGATE_USER_ARN_TEMPLATE", "%v", err)
 		}
 		c.TemplateClaims = claims
+		c.TrustEditableClaims = r.boolean("QSGATE_TRUST_EDITABLE_CLAIMS")
+		if editable := EditableClaims(claims); len(editable) > 0 && !c.TrustEditableClaims {
+			// The template names the QuickSight user: a claim the user can
+			// edit at the provider would open someone else's console.
+			r.p.Add("QSGATE_USER_ARN_TEMPLATE", "reads {%s}: users can often edit claims other than {email} and {sub} at the provider, and would open someone else's console; use {email} or {sub}, or set QSGATE_TRUST_EDITABLE_CLAIMS=true if no user can change %s at your provider",
+				strings.Join(editable, "}, {"), strings.Join(editable, ", "))
+		}
 	case "file":
 		c.UserMapFile = r.required("QSGATE_USER_MAP_FILE")
 	case "lookup", "register":
@@ -174,7 +193,7 @@ func (r reader) mapping(c *Config) {
 			switch {
 			case err != nil:
 				r.p.Add("QSGATE_USER_NAME_TEMPLATE", "%v", err)
-			case c.UserMapping == "register" && slices.ContainsFunc(t.Claims(), func(cl string) bool { return cl != "email" && cl != "sub" }):
+			case c.UserMapping == "register" && len(EditableClaims(t.Claims())) > 0:
 				// Registration takes the name first come, first served: a
 				// claim the user can edit would let them take someone else's.
 				r.p.Add("QSGATE_USER_NAME_TEMPLATE", "in register mode it may read only {email} and {sub}: users can often edit other claims at the provider and would register someone else's name first")
@@ -192,6 +211,25 @@ func (r reader) mapping(c *Config) {
 		}
 		c.IAMRegister = r.boolean("QSGATE_IAM_REGISTER")
 	}
+}
+
+// EditableClaims are the claims among claims a user may be able to change
+// at their provider: all but email (used only when verified) and sub.
+func EditableClaims(claims []string) []string {
+	return slices.DeleteFunc(slices.Clone(claims), func(cl string) bool { return cl == "email" || cl == "sub" })
+}
+
+// Warnings are settings that are valid but take a risk the operator chose;
+// serve logs each at start.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.UserMapping == "template" && c.TrustEditableClaims {
+		if editable := EditableClaims(c.TemplateClaims); len(editable) > 0 {
+			w = append(w, "QSGATE_TRUST_EDITABLE_CLAIMS=true: the ARN template reads "+strings.Join(editable, ", ")+
+				"; a user who can change it at the provider opens the console of the QuickSight user it names")
+		}
+	}
+	return w
 }
 
 // sessions checks the session store's settings.
@@ -354,6 +392,10 @@ func Load(getenv func(string) string) (Config, error) {
 		PortalTitle:          r.title("QSGATE_PORTAL_TITLE", "QuickSight portal"),
 		HomeList:             r.booleanDefault("QSGATE_HOME_LIST", true),
 		EmbedRate:            r.rate("QSGATE_EMBED_RATE", "30/m"),
+		SignInRate:           r.rate("QSGATE_SIGNIN_RATE", "10/m"),
+		SignInRatePerAddress: r.rate("QSGATE_SIGNIN_RATE_PER_ADDRESS", "300/m"),
+		MaxSessionsPerUser:   int(r.integer("QSGATE_MAX_SESSIONS_PER_USER", 20, 1, 1000)),
+		MaxConnections:       int(r.integer("QSGATE_MAX_CONNECTIONS", 1000, 10, 100000)),
 		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 10000),
 		MaxInflight:          int(r.integer("QSGATE_QUICKSIGHT_MAX_INFLIGHT", 20, 1, 1000)),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
@@ -393,6 +435,9 @@ func (c Config) Summary() string {
 	line("QSGATE_SESSION_TTL", c.SessionTTL.String())
 	line("QSGATE_SESSION_STORE", c.SessionStore)
 	line("QSGATE_REDIS_URL", cmp.Or(c.RedactedRedisURL(), "(none: every instance keeps its own state)"))
+	if c.SessionStore == "redis" {
+		line("QSGATE_MAX_SESSIONS_PER_USER", strconv.Itoa(c.MaxSessionsPerUser))
+	}
 	line("QSGATE_SESSION_IDLE", cmp.Or(durationOrOff(c.SessionIdle), "off"))
 	line("QSGATE_SESSION_REFRESH", cmp.Or(durationOrOff(c.SessionRefresh), "off"))
 	if c.SessionRefresh > 0 {
@@ -407,6 +452,7 @@ func (c Config) Summary() string {
 	switch c.UserMapping {
 	case "template":
 		line("QSGATE_USER_ARN_TEMPLATE", c.UserARNTemplate)
+		line("QSGATE_TRUST_EDITABLE_CLAIMS", strconv.FormatBool(c.TrustEditableClaims))
 	case "file":
 		line("QSGATE_USER_MAP_FILE", c.UserMapFile)
 	case "lookup", "register":
@@ -446,6 +492,9 @@ func (c Config) Summary() string {
 	line("QSGATE_PORTAL_TITLE", c.PortalTitle)
 	line("QSGATE_HOME_LIST", strconv.FormatBool(c.HomeList))
 	line("QSGATE_EMBED_RATE", c.EmbedRate.String()+" per user")
+	line("QSGATE_SIGNIN_RATE", c.SignInRate.String()+" per user")
+	line("QSGATE_SIGNIN_RATE_PER_ADDRESS", c.SignInRatePerAddress.String()+" per client address")
+	line("QSGATE_MAX_CONNECTIONS", strconv.Itoa(c.MaxConnections))
 	line("QSGATE_QUICKSIGHT_MAX_RPS", strconv.FormatFloat(c.MaxRPS, 'g', -1, 64)+" AWS calls a second")
 	line("QSGATE_QUICKSIGHT_MAX_INFLIGHT", strconv.Itoa(c.MaxInflight)+" AWS calls at once")
 	line("QSGATE_ALLOW_INSECURE_HTTP", strconv.FormatBool(c.AllowInsecureHTTP))

@@ -368,3 +368,45 @@ func TestWithEnvFile(t *testing.T) {
 		t.Errorf("no .env: read %q, %v; want none", used, err)
 	}
 }
+
+// The ARN template names the QuickSight user whose console opens: a claim
+// the user can edit at the provider (preferred_username, any custom claim)
+// would let them open someone else's. Only {email} and {sub} pass unless
+// the operator opts in, and the opt-in is warned about at start.
+func TestTemplateModeRefusesEditableClaims(t *testing.T) {
+	arn := func(name string) string { return "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/" + name }
+	for _, name := range []string{"{preferred_username}", "{claim:nickname}", "{email}-{claim:employee_id}"} {
+		env := valid()
+		env["QSGATE_USER_ARN_TEMPLATE"] = arn(name)
+		if !problemFor(env, "QSGATE_USER_ARN_TEMPLATE") {
+			t.Errorf("QSGATE_USER_ARN_TEMPLATE with %s starts: a user who edits that claim opens another user's console", name)
+		}
+		env["QSGATE_TRUST_EDITABLE_CLAIMS"] = "true"
+		c, err := Load(getenv(env))
+		if err != nil {
+			t.Errorf("with QSGATE_TRUST_EDITABLE_CLAIMS=true, %s: %v", name, err)
+			continue
+		}
+		if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "QSGATE_TRUST_EDITABLE_CLAIMS") {
+			t.Errorf("with QSGATE_TRUST_EDITABLE_CLAIMS=true, %s: warnings = %q, want one naming the setting", name, w)
+		}
+	}
+	for _, name := range []string{"{email}", "{sub}", "QuickSightEmbed/{email}"} {
+		env := valid()
+		env["QSGATE_USER_ARN_TEMPLATE"] = arn(name)
+		c, err := Load(getenv(env))
+		if err != nil {
+			t.Errorf("QSGATE_USER_ARN_TEMPLATE with %s refused: %v", name, err)
+			continue
+		}
+		if w := c.Warnings(); len(w) != 0 {
+			t.Errorf("%s: warnings = %q, want none", name, w)
+		}
+	}
+	env := valid()
+	env["QSGATE_USER_ARN_TEMPLATE"] = arn("{preferred_username}")
+	_, err := Load(getenv(env))
+	if err == nil || !strings.Contains(err.Error(), "QSGATE_TRUST_EDITABLE_CLAIMS=true") || !strings.Contains(err.Error(), "{preferred_username}") {
+		t.Errorf("the refusal does not name the claim and the opt-in: %v", err)
+	}
+}

@@ -107,6 +107,27 @@ func (m *Metrics) WatchCluster(up func() bool, fallbacks func() int64) {
 	)
 }
 
+// ConnectionSource is the public listener's connection count.
+type ConnectionSource interface {
+	Open() int64    // client connections held now
+	Limited() int64 // times every allowed connection was held, so new ones waited
+}
+
+// WatchConnections exports the public listener's connections (read when
+// scraped).
+func (m *Metrics) WatchConnections(c ConnectionSource) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qsgate_connections_open",
+			Help: "Client connections held now (at most QSGATE_MAX_CONNECTIONS).",
+		}, func() float64 { return float64(c.Open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qsgate_connections_limited_total",
+			Help: "Times QSGATE_MAX_CONNECTIONS connections were held at once, so new connections waited.",
+		}, func() float64 { return float64(c.Limited()) }),
+	)
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
