@@ -374,7 +374,9 @@ func TestWithEnvFile(t *testing.T) {
 // would let them open someone else's. Only {email} and {sub} pass unless
 // the operator opts in, and the opt-in is warned about at start.
 func TestTemplateModeRefusesEditableClaims(t *testing.T) {
-	arn := func(name string) string { return "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/" + name }
+	arn := func(name string) string {
+		return "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/" + name
+	}
 	for _, name := range []string{"{preferred_username}", "{claim:nickname}", "{email}-{claim:employee_id}"} {
 		env := valid()
 		env["QSGATE_USER_ARN_TEMPLATE"] = arn(name)
