@@ -94,11 +94,14 @@ func mergeUserinfo(ctx context.Context, p *provider, tok *oauth2.Token, sub stri
 	if err := ui.Claims(&uiClaims); err != nil {
 		return refused("userinfo claims: %v", err)
 	}
-	// email and email_verified travel as a pair from one source, so
-	// userinfo's verification never vouches for the token's address.
+	// email and email_verified travel as a pair from one source: the ID
+	// token's when it names an email, else userinfo's. Neither source's
+	// verification vouches for the other's address.
 	if _, ok := claims["email"]; ok {
 		delete(uiClaims, "email")
 		delete(uiClaims, "email_verified")
+	} else {
+		delete(claims, "email_verified")
 	}
 	for k, v := range uiClaims {
 		if _, ok := claims[k]; !ok { // the signed ID token wins

@@ -360,6 +360,7 @@ func TestForwardedHeadersIgnored(t *testing.T) {
 // (fail closed), unless the operator opts in.
 func TestUnverifiedEmail(t *testing.T) {
 	unverified := &mockoidc.MockUser{Subject: "sub-alice", Email: "alice@example.com", EmailVerified: false}
+	noEmail := &mockoidc.MockUser{Subject: "sub-alice", EmailVerified: true} // email_verified: true, no email
 	tests := []struct {
 		name   string
 		user   mockoidc.User
@@ -372,6 +373,11 @@ func TestUnverifiedEmail(t *testing.T) {
 		{"operator trusts unverified emails", unverified, "true", 200},
 		{"userinfo's email_verified does not vouch for the token's email", evilUser{MockUser: unverified,
 			userinfo: map[string]any{"sub": "sub-alice", "email": "other@example.com", "email_verified": true}}, "", 403},
+		// email and email_verified come as a pair from one source.
+		{"the token's email_verified does not vouch for userinfo's email", evilUser{MockUser: noEmail,
+			userinfo: map[string]any{"sub": "sub-alice", "email": "alice@example.com", "email_verified": false}}, "", 403},
+		{"userinfo's email with userinfo's verification", evilUser{MockUser: noEmail,
+			userinfo: map[string]any{"sub": "sub-alice", "email": "alice@example.com", "email_verified": true}}, "", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
