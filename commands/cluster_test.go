@@ -232,3 +232,24 @@ func TestRedisDownAtStartup(t *testing.T) {
 		t.Errorf("/readyz never recovered when Redis came up:\n%s", logs)
 	}
 }
+
+// `qsgate sessions list` shows what the provider sent in a way a terminal
+// cannot act on: a subject or name with control characters is printed
+// quoted and escaped.
+func TestSessionsListEscapesControlCharacters(t *testing.T) {
+	r := redistest.Start(t)
+	s := startStack(t, map[string]string{"QSGATE_REDIS_URL": r.URL(), "QSGATE_SESSION_STORE": "redis"})
+	evil := &mockoidc.MockUser{Subject: "sub-\x1b]0;owned\x07\x1b[2J", Email: "alice@example.com", EmailVerified: true}
+	s.signIn(newBrowser(t), evil, "/")
+	var out strings.Builder
+	env := s.env
+	if err := Run(t.Context(), "dev", []string{"sessions", "list", "--email", "alice@example.com", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("sessions list: %v", err)
+	}
+	if strings.ContainsAny(out.String(), "\x1b\x07") {
+		t.Errorf("sessions list printed control characters: %q", out.String())
+	}
+	if !strings.Contains(out.String(), `"sub-\x1b]0;owned\a\x1b[2J"`) {
+		t.Errorf("sessions list does not show the subject escaped: %q", out.String())
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/cluster"
@@ -85,8 +88,18 @@ func runSessions(ctx context.Context, getenv func(string) string, sub string, f 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBJECT\tEMAIL\tSTARTED\tLAST SEEN\tENDS")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Subject, s.Email, s.Created.UTC().Format(time.RFC3339),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(s.Subject), printable(s.Email), s.Created.UTC().Format(time.RFC3339),
 			s.LastSeen.UTC().Format(time.RFC3339), s.Expires.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// printable is s as a terminal may show it: quoted and escaped
+// (strconv.Quote) when it holds a character that is not printable, such as
+// the escape sequences a provider's claims could carry.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
