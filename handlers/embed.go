@@ -102,6 +102,19 @@ type forgetter interface {
 	Forget(p quicksight.Person)
 }
 
+// finder is a mapper that may create the QuickSight user on a view
+// (register mode). Find is its mapping without that: ErrUserNotFound for a
+// person QuickSight does not know yet, and nothing created.
+type finder interface {
+	Find(ctx context.Context, p quicksight.Person) (quicksight.Identity, error)
+}
+
+// canRegister reports whether m may create QuickSight users.
+func canRegister(m UserMapper) bool {
+	_, ok := m.(finder)
+	return ok
+}
+
 // issue is one fresh embed URL for the signed-in user: the per-user limit,
 // the mapping, one embed call, an audit line and the metrics. The page and
 // the JSON endpoint share it, so they share limits, checks and errors. The

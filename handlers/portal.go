@@ -68,18 +68,65 @@ func listContent(c echo.Context, d Deps, u auth.User) (items []quicksight.Item, 
 	if d.Catalog == nil {
 		return nil, false, ""
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), catalogWait)
-	defer cancel()
-	id, err := d.Mapper.Identity(ctx, person(d, u))
-	if err == nil {
-		if items, err = d.Catalog.For(ctx, id.UserARN); err == nil {
-			return items, true, id.Role
-		}
+	items, role, err := content(c, d, u)
+	switch {
+	case err == nil:
+		return items, true, role
+	case errors.Is(err, quicksight.ErrUserNotFound) && canRegister(d.Mapper):
+		// A person QuickSight does not know yet has nothing shared with
+		// them; their first view registers them.
+		return nil, true, ""
 	}
 	d.Logger.Info("content list unavailable", "sub", u.Subject, "err", err.Error(),
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	return nil, false, ""
 }
+
+// content is the user's list. Its AWS work (the mapping, the listing) goes
+// through the per-user view limit and the admission door, as a view does,
+// and ends within the view timeout; a mapper that can register is only
+// asked to find the user: the home page registers nobody. The mapping and
+// the listing run on past the page when they must (they are shared and
+// detached from the request); the door covers the page's wait.
+//
+// The home page has an allowance of its own in the view limit, at the same
+// rate (homeLimitKey): it bounds a reload loop on / as tightly as one on a
+// view, while going back to the portal between dashboards spends no view
+// (QSGATE_EMBED_RATE counts embed URLs).
+func content(c echo.Context, d Deps, u auth.User) ([]quicksight.Item, string, error) {
+	if d.Views != nil {
+		if err := d.Views.Allow(homeLimitKey(u.Subject)); err != nil {
+			return nil, "", err
+		}
+	}
+	wait := catalogWait
+	if d.ViewTimeout > 0 {
+		wait = min(wait, d.ViewTimeout)
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
+	defer cancel()
+	if d.Admit != nil {
+		release, err := d.Admit.Enter(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		defer release()
+	}
+	find := d.Mapper.Identity
+	if f, ok := d.Mapper.(finder); ok {
+		find = f.Find
+	}
+	id, err := find(ctx, person(d, u))
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := d.Catalog.For(ctx, id.UserARN)
+	return items, id.Role, err
+}
+
+// homeLimitKey is the home page's key in the view limit, apart from the
+// subject's own (a subject is the provider's, and none starts with NUL).
+func homeLimitKey(subject string) string { return "home\x00" + subject }
 
 // openByID is GET /open?kind=dashboards|analyses&id=ID[&params=a=1&b=2],
 // the home page's form: it checks the id and the dashboard filters and goes
