@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -86,5 +87,57 @@ func TestHomePastTheViewRateMakesNoAWSCall(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "too many QuickSight views") {
 		t.Errorf("no log line says the home page was past the limit")
+	}
+}
+
+// A link from another site to /embed/... does not set up a QuickSight user:
+// for a person QuickSight does not know yet it shows a page on the portal
+// with one link, and following that link (a same-origin navigation, which
+// no other site can make) registers them. People QuickSight knows, and
+// navigations from this site, a sibling site, a bookmark or an old browser,
+// go straight through.
+func TestCrossSiteLinkDoesNotRegister(t *testing.T) {
+	s := startStack(t, map[string]string{
+		"QSGATE_USER_MAPPING":          "register",
+		"QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com",
+		"QSGATE_DEFAULT_ROLE":          "AUTHOR",
+	})
+	const view = "/embed/dashboards/sales?p.Region=EMEA"
+	b := newBrowser(t)
+	s.signIn(b, nobby, "/")
+	s.sim.Reset()
+
+	p := navigate(t, b, s.url+view, "cross-site")
+	if p.status != 200 || !strings.Contains(p.body, "Open QuickSight") || !strings.Contains(p.body, `href="/embed/dashboards/sales?p.Region=EMEA"`) {
+		t.Fatalf("cross-site first view: %s, want 200 with a link to the same view\n%s", p, p.body)
+	}
+	if strings.Contains(p.body, "qs-console") {
+		t.Errorf("cross-site first view shows the console")
+	}
+	if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self'") {
+		t.Errorf("the page asking to open QuickSight may be framed by another site: CSP %q", csp)
+	}
+	if got := callCounts(s.sim); got["RegisterUser"] != 0 || got["GetSessionEmbedUrl"] != 0 {
+		t.Errorf("cross-site first view calls = %v, want no RegisterUser and no embed call", got)
+	}
+	p = navigate(t, b, s.url+view, "same-origin") // the link followed
+	if p.status != 200 || !strings.Contains(p.body, "qs-console") {
+		t.Fatalf("the link followed: %s, want the embed page", p)
+	}
+	if got := callCounts(s.sim)["RegisterUser"]; got != 1 {
+		t.Errorf("the link followed: %d RegisterUser calls, want 1", got)
+	}
+	p = navigate(t, b, s.url+view, "cross-site")
+	if p.status != 200 || !strings.Contains(p.body, "qs-console") {
+		t.Errorf("cross-site view of a registered person: %s, want the embed page at once", p)
+	}
+
+	for i, site := range []string{"same-origin", "same-site", "none", ""} {
+		who := mockUser(fmt.Sprintf("new%d@example.com", i))
+		nb := newBrowser(t)
+		s.signIn(nb, who, "/")
+		if p := navigate(t, nb, s.url+view, site); p.status != 200 || !strings.Contains(p.body, "qs-console") {
+			t.Errorf("first view with Sec-Fetch-Site %q: %s, want the embed page at once", site, p)
+		}
 	}
 }

@@ -78,6 +78,8 @@ func embedResult(err error) string {
 		return "not_allowed"
 	case errors.Is(err, limit.ErrUserRate):
 		return "user_rate"
+	case errors.Is(err, errAskFirst):
+		return "ask_first"
 	case errors.Is(err, limit.ErrBudget):
 		return "GatewayBudget" // as when the budget refuses the call itself
 	case errors.Is(err, context.Canceled): // the browser left while its view waited at the door
@@ -115,6 +117,47 @@ func canRegister(m UserMapper) bool {
 	return ok
 }
 
+// errAskFirst means a navigation from another site would set up the
+// person's QuickSight user: the embed page asks them first (askFirst).
+var errAskFirst = errors.New("a link from another site would set up a QuickSight user")
+
+// mapUser is the view's mapping. A navigation from another site registers
+// nobody: a link elsewhere (a page, a mail) must not set up a QuickSight
+// user, a licence, for whoever follows it while signed in; for a person
+// QuickSight does not know yet it is errAskFirst. Sec-Fetch-Site is the
+// browser's to set, no page can forge it; without it (an old browser) the
+// view goes through as before. Same-site and bookmarked views go through.
+func mapUser(ctx context.Context, d Deps, r *http.Request, p quicksight.Person) (quicksight.Identity, error) {
+	f, ok := d.Mapper.(finder)
+	if !ok || r.Header.Get("Sec-Fetch-Site") != "cross-site" {
+		return d.Mapper.Identity(ctx, p)
+	}
+	id, err := f.Find(ctx, p)
+	if errors.Is(err, quicksight.ErrUserNotFound) {
+		return id, errAskFirst
+	}
+	return id, err
+}
+
+// askFirst is what a view from another site gets instead of a first
+// registration: a page on the portal with one link to the same view
+// (view, built from what was checked). Following it is a same-origin
+// navigation, which no other site can make for the person, so their
+// QuickSight user is set up only when they chose it here. The page cannot
+// be framed (frame-ancestors 'self'), so the click cannot be stolen. It
+// uses the error page's card.
+func askFirst(c echo.Context, d Deps, view string) error {
+	u := currentUser(c)
+	d.Logger.Info("view from another site: asked before registering", "sub", u.Subject,
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	return render(c, d, http.StatusOK, "error.html", struct {
+		page
+		RequestID string
+	}{page: page{Status: http.StatusOK, Title: "Open QuickSight?",
+		Message: "You followed a link from another site. Opening QuickSight the first time sets up your QuickSight user; go on if you meant to open it.",
+		Action:  &link{Href: view, Label: "Open QuickSight"}}})
+}
+
 // issue is one fresh embed URL for the signed-in user: the per-user limit,
 // the mapping, one embed call, an audit line and the metrics. The page and
 // the JSON endpoint share it, so they share limits, checks and errors. The
@@ -146,7 +189,7 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 		defer release()
 	}
 	start := time.Now()
-	id, err := d.Mapper.Identity(ctx, person(d, u))
+	id, err := mapUser(ctx, d, c.Request(), person(d, u))
 	if err != nil {
 		return emb, "", err
 	}
@@ -187,18 +230,10 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 		if err != nil {
 			return refused(d, err)
 		}
-		emb, origin, err := issue(c, d, t)
-		if err != nil {
-			return err
-		}
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), origin))
-		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-		h.Set("Pragma", "no-cache")
-		// The script's links, from what was checked (the entry point, the
+		// The page's links, from what was checked (the entry point, the
 		// p. parameters), never the raw request: other query keys are
 		// ignored, not carried along.
-		back, params := "/embed"+ep, url.Values{} // where "Sign in again" comes back to
+		back, params := "/embed"+ep, url.Values{} // this view: "Sign in again" comes back to it
 		for _, p := range t.Params {
 			params.Add("p."+p.Name, p.Value)
 		}
@@ -207,6 +242,17 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			q := params.Encode()
 			api, back = api+"&"+q, back+"?"+q
 		}
+		emb, origin, err := issue(c, d, t)
+		if errors.Is(err, errAskFirst) {
+			return askFirst(c, d, back)
+		}
+		if err != nil {
+			return err
+		}
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), origin))
+		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+		h.Set("Pragma", "no-cache")
 		csrf, _ := c.Get("csrf").(string)
 		return d.Pages.RenderEmbed(htmlResponse{c, http.StatusOK}, templates.Embed{
 			URL: emb.URL, Title: title, Portal: d.PortalTitle, CSRF: csrf,

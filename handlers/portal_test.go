@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -199,5 +200,35 @@ func TestHomeHasItsOwnAllowanceAtTheViewRate(t *testing.T) {
 	}
 	if resp := get(t, h, "/embed/start"); resp.StatusCode != 429 {
 		t.Errorf("third view: %d, want 429", resp.StatusCode)
+	}
+}
+
+// TestViewFromAnotherSiteAsksBeforeRegistering: in register mode, a view
+// reached from another site (Sec-Fetch-Site: cross-site) of a person
+// QuickSight does not know yet registers nobody and answers a page with one
+// link to the same view; the link followed (same-origin) registers them.
+// A view of a known person from another site goes straight through.
+func TestViewFromAnotherSiteAsksBeforeRegistering(t *testing.T) {
+	m := &registeringMapper{}
+	h := portalServer(t, Deps{Mapper: m})
+	view := func(site string) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, "/embed/dashboards/sales?p.Region=EMEA&other=x", nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	status, body := view("cross-site")
+	if status != 200 || !strings.Contains(body, `href="/embed/dashboards/sales?p.Region=EMEA"`) || strings.Contains(body, "qs-console") {
+		t.Fatalf("cross-site first view: %d, want 200 with a link to the checked view and no console\n%s", status, body)
+	}
+	if m.registrations != 0 {
+		t.Errorf("cross-site first view registered the person")
+	}
+	if status, body = view("same-origin"); status != 200 || !strings.Contains(body, "qs-console") || m.registrations != 1 {
+		t.Errorf("the link followed: %d, %d registrations; want the console and 1", status, m.registrations)
+	}
+	if status, body = view("cross-site"); status != 200 || !strings.Contains(body, "qs-console") {
+		t.Errorf("cross-site view of a known person: %d, want the console at once", status)
 	}
 }
