@@ -141,3 +141,29 @@ func TestCrossSiteLinkDoesNotRegister(t *testing.T) {
 		}
 	}
 }
+
+// A user the embed call reports as not found (deleted in QuickSight after
+// the namespace was listed) costs no ListUsers per view: the mapper forgets
+// that user only, and the namespace's other users are still answered from
+// the listing.
+func TestEmbedUserNotFoundCostsOneListing(t *testing.T) {
+	s := startStack(t, map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_HOME_LIST": "false"})
+	s.sim.FailUser(arnOf(alice.Email), qssim.ErrQuickSightUserNotFound)
+	b := newBrowser(t)
+	s.signIn(b, alice, "/")
+	for i := range 10 {
+		if p := b.get(s.url + "/embed/start"); p.status != 403 || !strings.Contains(p.body, "You have no QuickSight user yet") {
+			t.Fatalf("view %d of a user QuickSight does not find: %s, want the no-user page", i+1, p)
+		}
+	}
+	if got := callCounts(s.sim)["ListUsers"]; got != 1 {
+		t.Errorf("10 views of a user the embed call does not find made %d ListUsers calls, want 1", got)
+	}
+	s.sim.Reset()
+	if p := s.signIn(newBrowser(t), rita, "/embed/start"); p.status != 403 || !strings.Contains(p.body, "An author or admin role is needed") {
+		t.Errorf("another user of the namespace: %s, want the reader page", p)
+	}
+	if got := callCounts(s.sim)["ListUsers"]; got != 0 {
+		t.Errorf("another user of the namespace made %d ListUsers calls, want 0 (the listing is kept)", got)
+	}
+}
