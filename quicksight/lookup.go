@@ -6,9 +6,10 @@ import (
 	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // Cache bounds of the user lookups: at most this many answers each, and a
@@ -35,8 +36,9 @@ type LookupMapper struct {
 	listed *expirable.LRU[string, map[string][]User]
 	flight singleflight.Group
 	// gone holds the ARNs an embed call said do not exist (Forget): a
-	// listing made before no longer answers with them.
-	gone recent[struct{}]
+	// listing made before no longer answers with them (goneARNs).
+	gone     *ttlcache.Cache[string, struct{}]
+	goneOnce sync.Once
 	// cluster, when set, is the cache shared by instances (shared.go).
 	cluster    SharedCache
 	ttl        time.Duration
@@ -187,12 +189,12 @@ func (m *LookupMapper) listNamespace(ctx context.Context, ns string) (map[string
 			m.found.Add(cacheKey(ns, email), users[0])
 		}
 	}
-	if m.gone.Len() > 0 {
+	if gone := m.goneARNs(); gone.Len() > 0 {
 		// Users found gone whom QuickSight lists again: this listing,
 		// newer than the embed call, may answer with them.
 		for _, users := range byEmail {
 			for _, u := range users {
-				m.gone.Remove(u.ARN)
+				gone.Remove(u.ARN)
 			}
 		}
 	}
@@ -237,11 +239,12 @@ func (m *LookupMapper) Forget(p Person) {
 	key := cacheKey(ns, email)
 	// The user the view was given: from found, where every answer goes,
 	// else from the listing.
+	gone := m.goneARNs()
 	if u, ok := m.found.Peek(key); ok {
-		m.gone.Add(u.ARN, struct{}{}, m.missingTTL)
+		gone.Add(u.ARN, struct{}{})
 	} else if byEmail, ok := m.listed.Peek(ns); ok {
 		for _, u := range byEmail[email] {
-			m.gone.Add(u.ARN, struct{}{}, m.missingTTL)
+			gone.Add(u.ARN, struct{}{})
 		}
 	}
 	m.found.Remove(key)
@@ -255,61 +258,30 @@ func (m *LookupMapper) Forget(p Person) {
 // listing they come from was made. The listing's own slice is not touched:
 // other views read it.
 func (m *LookupMapper) notGone(users []User) []User {
-	if m.gone.Len() == 0 {
+	gone := m.goneARNs()
+	if gone.Len() == 0 {
 		return users
 	}
 	var kept []User
 	for _, u := range users {
-		if _, gone := m.gone.Get(u.ARN); !gone {
+		if _, isGone := gone.Peek(u.ARN); !isGone {
 			kept = append(kept, u)
 		}
 	}
 	return kept
 }
 
-// recentSize bounds each recent: entries are per person QuickSight
-// refused (a failed registration, a user found gone), few in practice.
-const recentSize = 4096
+// goneSize bounds the ARNs kept as gone: each is a user QuickSight lost
+// since a listing, few in practice; one pushed out costs one embed call.
+const goneSize = 4096
 
-// recent remembers a few answers, each for a short time: golang-lru's
-// plain cache with each answer's deadline beside it (expirable.LRU keeps
-// expiry buckets whose maps never shrink). The zero value is ready. It
-// holds at most recentSize answers, the least recently used dropped first;
-// an expired answer is never given and waits to be pushed out.
-type recent[V any] struct {
-	once  sync.Once
-	cache *lru.Cache[string, recentAnswer[V]]
+// goneARNs is m.gone, made on first use, kept as long as a listing is. It
+// is made here, not in NewLookupMapper, only while that function's caches
+// move from expirable.LRU to ttlcache (another change); it belongs there.
+func (m *LookupMapper) goneARNs() *ttlcache.Cache[string, struct{}] {
+	m.goneOnce.Do(func() { m.gone = ttlcache.New[string, struct{}](goneSize, m.missingTTL) })
+	return m.gone
 }
-
-type recentAnswer[V any] struct {
-	v     V
-	until time.Time
-}
-
-func (r *recent[V]) entries() *lru.Cache[string, recentAnswer[V]] {
-	r.once.Do(func() { r.cache, _ = lru.New[string, recentAnswer[V]](recentSize) }) // New fails only for a size < 1
-	return r.cache
-}
-
-// Add remembers v under key for ttl.
-func (r *recent[V]) Add(key string, v V, ttl time.Duration) {
-	r.entries().Add(key, recentAnswer[V]{v, time.Now().Add(ttl)})
-}
-
-// Get is key's answer, if it is still fresh.
-func (r *recent[V]) Get(key string) (V, bool) {
-	if a, ok := r.entries().Get(key); ok && time.Now().Before(a.until) {
-		return a.v, true
-	}
-	var zero V
-	return zero, false
-}
-
-// Remove forgets key.
-func (r *recent[V]) Remove(key string) { r.entries().Remove(key) }
-
-// Len is how many answers are held, expired ones included.
-func (r *recent[V]) Len() int { return r.entries().Len() }
 
 // isKind reports whether err is an *Error of kind.
 func isKind(err error, kind error) bool {

@@ -1,7 +1,6 @@
 package quicksight
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // RegisterMapper is just-in-time provisioning: a lookup first, and when
@@ -22,19 +23,23 @@ import (
 // a RegisterUser call each.
 type RegisterMapper struct {
 	lookup      *LookupMapper
-	names       *NameTemplate // nil: the user name is the email
-	permissions string        // CustomPermissionsName, optional
-	failed      recent[error] // by cacheKey
-	failedFor   time.Duration // 0: RegistrationRetry (tests shorten it)
+	names       *NameTemplate                  // nil: the user name is the email
+	permissions string                         // CustomPermissionsName, optional
+	failed      *ttlcache.Cache[string, error] // by cacheKey
 }
 
-// RegistrationRetry is how long a failed registration is remembered.
-const RegistrationRetry = 30 * time.Second
+// RegistrationRetry is how long a failed registration is remembered, for
+// at most failedSize people (one pushed out costs one more RegisterUser).
+const (
+	RegistrationRetry = 30 * time.Second
+	failedSize        = 4096
+)
 
 // NewRegisterMapper registers through lookup's directory; names and
 // permissions are optional.
 func NewRegisterMapper(lookup *LookupMapper, names *NameTemplate, permissions string) *RegisterMapper {
-	return &RegisterMapper{lookup: lookup, names: names, permissions: permissions}
+	return &RegisterMapper{lookup: lookup, names: names, permissions: permissions,
+		failed: ttlcache.New[string, error](failedSize, RegistrationRetry)}
 }
 
 // Identity implements Mapper.
@@ -116,7 +121,7 @@ func (m *RegisterMapper) register(ctx context.Context, p Person, ns, email strin
 		}
 		if err != nil {
 			if rememberRegistration(err) {
-				m.failed.Add(key, err, cmp.Or(m.failedFor, RegistrationRetry))
+				m.failed.Add(key, err)
 			}
 			return nil, err
 		}

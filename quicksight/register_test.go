@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qsgate/qsgate/internal/devkit/qssim"
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // TestFailedRegistrationIsRememberedBriefly: RegisterUser failing for a
@@ -48,7 +49,7 @@ func TestFailedRegistrationTriedAgainAfterAWhile(t *testing.T) {
 	sim := startSim(t, qssim.Config{})
 	dir, _ := newDirectory(sim, qssim.DefaultRegion, false)
 	m := NewRegisterMapper(NewLookupMapper(dir, nil, time.Hour), nil, "")
-	m.failedFor = 300 * time.Millisecond
+	m.failed = ttlcache.New[string, error](failedSize, 300*time.Millisecond)
 	p := Person{Claims: claims{"email": "gus@corp.test"}, Role: "AUTHOR"}
 	arn := sim.UserARN("default", "gus@corp.test")
 	sim.FailUser(arn, qssim.ErrAccessDenied)
