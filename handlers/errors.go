@@ -84,8 +84,12 @@ var errorPages = []struct {
 		Message: "The portal is not allowed to open QuickSight for you. This is a setup problem on our side; your administrator has been told in the logs.", Action: toPortal}},
 	{quicksight.ErrUnsupportedEdition, page{Status: 502, Title: "QuickSight console embedding is not available",
 		Message: "This QuickSight account's edition does not support opening the console in the portal. Please tell your administrator.", Action: toPortal}},
+	// No self-retrying page for an outage, unlike "busy": nothing says it
+	// ends within seconds, and every open page reloading would only add load.
+	{quicksight.ErrUnreachable, page{Status: 502, Title: "QuickSight cannot be reached right now",
+		Message: "QuickSight is unavailable: the portal cannot connect to it at the moment. Try again in a few minutes.", Action: tryAgain}},
 	{quicksight.ErrUnavailable, page{Status: 502, Title: "QuickSight is unavailable",
-		Message: "QuickSight could not be reached or failed. Try again in a moment.", Action: tryAgain}},
+		Message: "QuickSight failed or broke off its answer. Try again in a moment.", Action: tryAgain}},
 	{quicksight.ErrRejected, page{Status: 502, Title: "QuickSight could not open this page",
 		Message: "QuickSight did not accept the portal's request. This is a setup problem on our side; your administrator has been told in the logs.", Action: toPortal}},
 	{errBadEmbedURL, page{Status: 502, Title: "QuickSight could not open this page",

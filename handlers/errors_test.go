@@ -39,6 +39,7 @@ func TestPageFor(t *testing.T) {
 		{&quicksight.Error{Kind: quicksight.ErrTimeout}, 504},
 		{&quicksight.Error{Kind: quicksight.ErrAccessDenied}, 502},
 		{&quicksight.Error{Kind: quicksight.ErrUnavailable}, 502},
+		{&quicksight.Error{Kind: quicksight.ErrUnreachable}, 502},
 		{&quicksight.Error{Kind: quicksight.ErrUnsupportedEdition}, 502},
 		{&quicksight.Error{Kind: quicksight.ErrRejected}, 502},
 		{&access.Denied{Reason: "domain"}, 403},

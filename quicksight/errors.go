@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"time"
 
@@ -26,6 +27,10 @@ var (
 	ErrUnavailable        = errors.New("QuickSight failed internally")
 	ErrUnsupportedEdition = errors.New("the QuickSight edition does not support console embedding")
 	ErrRejected           = errors.New("QuickSight rejected the gateway's request")
+	// ErrUnreachable means the gateway could not connect to QuickSight (or
+	// to the AWS endpoint the call needed first): refused, no route, no
+	// such host, or no answer to the connection. Nothing was sent.
+	ErrUnreachable = errors.New("QuickSight cannot be reached")
 	// ErrOverloaded means the gateway's own budget of AWS calls had no room
 	// in time (see package limit): the call was never sent.
 	ErrOverloaded = errors.New("the gateway is at its QuickSight call budget")
@@ -71,11 +76,11 @@ func (e *Error) LogAttrs() []any {
 }
 
 // KnownCode reports whether code is one this package maps, or one of its
-// own (Timeout, Canceled, RetryQuotaExceeded, TransportError): a bounded set,
-// safe as a metric label.
+// own (Timeout, Canceled, Unreachable, TransportError, GatewayBudget): a
+// bounded set, safe as a metric label.
 func KnownCode(code string) bool {
 	switch code {
-	case "Timeout", "Canceled", "RetryQuotaExceeded", "TransportError", "GatewayBudget":
+	case "Timeout", "Canceled", "Unreachable", "TransportError", "GatewayBudget":
 		return true
 	}
 	_, ok := codes[code]
@@ -115,6 +120,14 @@ var codes = map[string]struct {
 }
 
 // classify turns an SDK error into *Error.
+//
+// When the SDK's retry budget is spent (every retry takes from it, and only
+// successful calls give back), it stops retrying and joins
+// ratelimit.QuotaExceededError to the last attempt's error. That says
+// nothing of what went wrong: a QuickSight that cannot be reached spends
+// the budget in about 18 views, and its calls are then unreachable, not
+// throttled. So the last attempt's error is classified as any other, and
+// the spent budget is told in the hint.
 func classify(op string, err error) *Error {
 	e := &Error{Kind: ErrRejected, Op: op, Code: "Unknown"}
 	var re *awshttp.ResponseError
@@ -123,6 +136,7 @@ func classify(op string, err error) *Error {
 	}
 	var apiErr smithy.APIError
 	var budget *limit.RateError
+	dial := unreachable(err)
 	switch {
 	case errors.As(err, &budget):
 		e.Kind, e.Code, e.RetryAfter = ErrOverloaded, "GatewayBudget", budget.RetryAfter
@@ -130,10 +144,6 @@ func classify(op string, err error) *Error {
 	case errors.Is(err, errHeldBack):
 		e.Kind, e.Code = ErrThrottled, "ThrottlingException"
 		e.Hint = "the SDK held the call back after QuickSight throttled recent calls; lower QSGATE_QUICKSIGHT_MAX_RPS below the account's rate"
-	case isRetryQuota(err):
-		// Checked first: the SDK joins the quota error with the last API
-		// error, which would match below.
-		e.Kind, e.Code, e.Hint = ErrThrottled, "RetryQuotaExceeded", "the SDK's retry budget is spent; QuickSight is failing or throttling"
 	case errors.As(err, &apiErr):
 		e.Code, e.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
 		if c, ok := codes[e.Code]; ok {
@@ -145,19 +155,60 @@ func classify(op string, err error) *Error {
 			e.IdentityRegion = m[1]
 			e.Hint = fmt.Sprintf("this call must go to the identity region %s: set QSGATE_QUICKSIGHT_IDENTITY_REGION=%s (user ARNs) and check AWS_REGION", m[1], m[1])
 		}
+	case dial != nil && !errors.Is(err, context.Canceled):
+		// Checked before the deadline: a connection that the view's
+		// deadline cut short never reached QuickSight either. A browser
+		// that left (Canceled) is no outage.
+		e.Kind, e.Code, e.Message = ErrUnreachable, "Unreachable", dial.Error() // the address and why, not the request's URL
+		e.Hint = "could not connect to " + target(err) + "; check that the network reaches the endpoint (AWS_REGION, AWS_ENDPOINT_URL_QUICKSIGHT, proxies, security groups, DNS) and the AWS Health Dashboard"
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind, e.Code, e.Hint = ErrTimeout, "Timeout", "the view's AWS work (room in the budget, finding the user, the embed call) did not finish within QSGATE_AWS_TIMEOUT"
 	case errors.Is(err, context.Canceled):
 		e.Kind, e.Code = ErrCanceled, "Canceled"
 	default:
 		e.Kind, e.Code, e.Message = ErrUnavailable, "TransportError", err.Error()
-		e.Hint = "could not reach QuickSight or get AWS credentials; check the network, AWS_REGION, the credential chain and AWS_ENDPOINT_URL_QUICKSIGHT"
+		e.Hint = "the connection to QuickSight broke off, or AWS credentials could not be had; check the network, AWS_REGION, the credential chain and AWS_ENDPOINT_URL_QUICKSIGHT"
+	}
+	if isRetryQuota(err) {
+		e.Hint += "; the SDK's retry budget is spent, so failed calls are not retried until calls succeed again (qsgate_aws_retry_budget_remaining)"
 	}
 	return e
 }
 
+// unreachable is err's failure to connect, if that is what it holds:
+// refused, no route, no such host, a connect timeout, or the proxy not
+// reachable; nil otherwise.
+func unreachable(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
+		return op
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns
+	}
+	return nil
+}
+
+// target names the innermost AWS call in err, the one that could not
+// connect: "QuickSight for GetSessionEmbedUrl", or "ec2imds for
+// GetMetadata" when fetching credentials failed inside a QuickSight call.
+func target(err error) string {
+	var op *smithy.OperationError
+	if !errors.As(err, &op) {
+		return "QuickSight"
+	}
+	for {
+		var inner *smithy.OperationError
+		if !errors.As(op.Err, &inner) {
+			return op.ServiceID + " for " + op.OperationName
+		}
+		op = inner
+	}
+}
+
 // isRetryQuota reports whether the SDK's retryer gave up because its retry
-// budget is spent; it joins ratelimit.QuotaExceededError to the last error.
+// budget is spent.
 func isRetryQuota(err error) bool {
 	var q ratelimit.QuotaExceededError
 	return errors.As(err, &q)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -148,10 +150,18 @@ func TestClassify(t *testing.T) {
 			ErrAccessDenied, "AccessDeniedException", "QSGATE_QUICKSIGHT_IDENTITY_REGION=us-east-1"},
 		{&smithy.GenericAPIError{Code: "SomethingNew"}, ErrRejected, "SomethingNew", "unexpected"},
 		{fmt.Errorf("op: %w", context.DeadlineExceeded), ErrTimeout, "Timeout", "QSGATE_AWS_TIMEOUT"},
-		{errors.New("dial tcp: connection refused"), ErrUnavailable, "TransportError", "AWS_ENDPOINT_URL_QUICKSIGHT"},
-		// The SDK joins the quota error to the last API error: the quota wins.
-		{errors.Join(&smithy.GenericAPIError{Code: "InternalFailureException"}, ratelimit.QuotaExceededError{Available: 0, Requested: 5}),
-			ErrThrottled, "RetryQuotaExceeded", "retry budget"},
+		{errors.New("connection reset by peer"), ErrUnavailable, "TransportError", "AWS_ENDPOINT_URL_QUICKSIGHT"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, ErrUnreachable, "Unreachable", "could not connect to QuickSight"},
+		{fmt.Errorf("op: %w", &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}), ErrUnreachable, "Unreachable", "could not connect"},
+		{fmt.Errorf("op: %w", &net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled}), ErrCanceled, "Canceled", ""},
+		// The SDK joins the quota error to the last attempt's error, which
+		// says what happened; the spent budget goes in the hint.
+		{errors.Join(&smithy.GenericAPIError{Code: "InternalFailureException"}, ratelimit.QuotaExceededError{Available: 0, Requested: 14}),
+			ErrUnavailable, "InternalFailureException", "retry budget is spent"},
+		{errors.Join(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, ratelimit.QuotaExceededError{Available: 10, Requested: 14}),
+			ErrUnreachable, "Unreachable", "retry budget is spent"},
+		{errors.Join(&smithy.GenericAPIError{Code: "ThrottlingException"}, ratelimit.QuotaExceededError{Available: 0, Requested: 5}),
+			ErrThrottled, "ThrottlingException", "retry budget is spent"},
 		{fmt.Errorf("op: %w", context.Canceled), ErrCanceled, "Canceled", ""},
 		{&smithy.GenericAPIError{Code: "ExpiredTokenException"}, ErrAccessDenied, "ExpiredTokenException", "credential chain"},
 		{&smithy.GenericAPIError{Code: "UnrecognizedClientException"}, ErrAccessDenied, "UnrecognizedClientException", "credential chain"},
