@@ -56,6 +56,12 @@ type SignInError struct {
 func (e *SignInError) Error() string { return e.Kind.Error() + ": " + e.Reason }
 func (e *SignInError) Unwrap() error { return e.Kind }
 
+// SignInLimiter limits sign-ins by key (limit.PerUser, limit.SharedPerUser):
+// Allow returns a *limit.RateError past the rate.
+type SignInLimiter interface {
+	Allow(key string) error
+}
+
 // Config is what Auth needs.
 type Config struct {
 	Issuer       string
@@ -91,6 +97,13 @@ type Config struct {
 	// so one account cannot fill Redis. 0 means 20. The cookie store keeps
 	// nothing on the server and has no cap.
 	MaxSessionsPerUser int
+	// SignInsPerUser, when set, limits sign-ins per subject (limit.PerUser,
+	// or limit.SharedPerUser across instances: QSGATE_SIGNIN_RATE). Finish
+	// asks it once the provider vouched for the user and the access policy
+	// let them in, before the session is made; a refusal (a
+	// *limit.RateError) is returned as it is and makes no session. nil
+	// limits nothing.
+	SignInsPerUser SignInLimiter
 	// Idle ends a session unused this long; 0 means never. Last use is
 	// recorded at most once a minute.
 	Idle time.Duration

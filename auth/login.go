@@ -138,6 +138,12 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 			return "", err
 		}
 	}
+	if l := a.cfg.SignInsPerUser; l != nil {
+		if err := l.Allow("signin-subject:" + u.Subject); err != nil {
+			a.log.Info("login refused: too many sign-ins", "event", "login_limited", "sub", u.Subject, "email", u.Email)
+			return "", err
+		}
+	}
 	if err := a.startSession(w, r, u, tok.RefreshToken); err != nil {
 		return "", err
 	}

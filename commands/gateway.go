@@ -61,6 +61,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	cfg, awsCfg := set.cfg, set.aws
 	log := newLogger(cfg, logOut)
+	cluster.UseLogger(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn("setting takes a risk", "warning", w)
 	}
@@ -86,9 +87,17 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if problem != nil {
 		return nil, config.Problems{*problem}
 	}
-	// With Redis, the instances share the view limit, the AWS call budget
-	// and the user lookups; each falls back to its own when Redis is down.
+	// With Redis, the instances share the view and sign-in limits, the AWS
+	// call budget and the user lookups; each falls back to its own when
+	// Redis is down.
 	var views handlers.ViewLimiter = limit.NewPerUser(cfg.EmbedRate)
+	var signInsPerUser auth.SignInLimiter = limit.NewPerUser(cfg.SignInRate)
+	// A company's users often share one address and arrive together: its
+	// allowance comes at once, then at the rate.
+	perAddress := cfg.SignInRatePerAddress
+	perAddress.Burst = perAddress.N
+	var signInsPerAddress handlers.SignInLimiter = limit.NewPerUser(perAddress)
+	var usersCache *cluster.SealedCache // nil without Redis
 	var clusterReady func(context.Context) error
 	var redisClient *redis.Client
 	if cfg.RedisURL != "" {
@@ -98,11 +107,18 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		shared := cluster.NewRateLimiter(redisClient)
 		budget.Share(shared)
 		views = limit.NewSharedPerUser(shared, cfg.EmbedRate)
+		signInsPerUser = limit.NewSharedPerUser(shared, cfg.SignInRate)
+		signInsPerAddress = limit.NewSharedPerUser(shared, perAddress)
+		// Lookups shared in Redis are sealed with a key from the session
+		// keys: whoever can write to Redis cannot point a user at an ARN.
+		if usersCache, err = cluster.NewSealedCache(redisClient, "users", cfg.SessionKeys); err != nil {
+			return nil, err
+		}
 		switch m := mapper.(type) {
 		case *quicksight.LookupMapper:
-			m.Share(cluster.NewCache(redisClient, "users"))
+			m.Share(usersCache)
 		case *quicksight.RegisterMapper:
-			m.Share(cluster.NewCache(redisClient, "users"))
+			m.Share(usersCache)
 		}
 		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
 	}
@@ -117,6 +133,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.Access.GroupsUsed(),
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
+		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
 		Logger: log,
 	})
 	if err != nil {
@@ -147,6 +164,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 		m.WatchAdmission(budget, retryBudget)
+		if usersCache != nil {
+			m.WatchSharedCache(usersCache.Rejected)
+		}
 		if clusterReady != nil {
 			m.WatchCluster(func() bool { return clusterReady(context.Background()) == nil }, limit.Fallbacks.Load)
 		}
@@ -154,7 +174,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
-		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
+		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, SignInsPerAddress: signInsPerAddress, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,

@@ -293,7 +293,7 @@ func TestSignInCostAtTheProvider(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	s := startStack(t, nil, count)
+	s := startStack(t, noSignInLimits, count)
 	const signIns = 100
 	for i := range signIns {
 		if p := s.signIn(newBrowser(t), alice, "/"); p.status != 200 {
@@ -334,7 +334,7 @@ func TestProviderConnectionsReused(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	s := startStack(t, nil, record)
+	s := startStack(t, noSignInLimits, record)
 	// The test's browsers share Go's default transport; close what they
 	// leave idle before the provider shuts down, or it waits for them.
 	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)

@@ -304,7 +304,7 @@ func TestOpenRedirects(t *testing.T) {
 	if len(payloads) < 558 {
 		t.Fatalf("read %d payloads, want the whole list", len(payloads))
 	}
-	s := startStack(t, nil)
+	s := startStack(t, noSignInLimits)
 	b := newBrowser(t)
 	s.signIn(b, alice, "/") // signed in: the return path is the only thing that moves the browser
 	c := b.noFollow()

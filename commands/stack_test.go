@@ -50,6 +50,10 @@ var (
 	nobby = &mockoidc.MockUser{Subject: "sub-nobby", Email: "nobby@example.com", EmailVerified: true, PreferredUsername: "nobby"}
 )
 
+// noSignInLimits turns the sign-in limits off, for tests that sign in
+// far faster than people do.
+var noSignInLimits = map[string]string{"QSGATE_SIGNIN_RATE": "0", "QSGATE_SIGNIN_RATE_PER_ADDRESS": "0"}
+
 func arnOf(email string) string {
 	return "arn:aws:quicksight:us-east-1:" + testAccount + ":user/default/" + email
 }

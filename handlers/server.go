@@ -92,13 +92,15 @@ type Recorder interface {
 
 // Deps is everything the handlers need.
 type Deps struct {
-	Auth    Authenticator
-	Embeds  EmbedURLIssuer
-	Mapper  UserMapper
-	Access  AccessPolicy  // nil lets every signed-in user in
-	Views   ViewLimiter   // nil means no per-user limit
-	Admit   Admission     // nil lets every view start at once
-	Catalog ContentLister // nil means the home page lists nothing
+	Auth   Authenticator
+	Embeds EmbedURLIssuer
+	Mapper UserMapper
+	Access AccessPolicy // nil lets every signed-in user in
+	Views  ViewLimiter  // nil means no per-user limit
+	// SignInsPerAddress limits sign-ins per client address; nil means none.
+	SignInsPerAddress SignInLimiter
+	Admit             Admission     // nil lets every view start at once
+	Catalog           ContentLister // nil means the home page lists nothing
 	// ReadersSeeDashboards is true when dashboards open in the Dashboard
 	// experience, which QuickSight allows readers.
 	ReadersSeeDashboards bool

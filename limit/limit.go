@@ -22,6 +22,17 @@ import (
 type Rate struct {
 	N   int
 	Per time.Duration
+	// Burst is how many may come at once before the rate applies; 0 means
+	// min(10, N): clicking through pages or opening a few tabs is normal.
+	Burst int
+}
+
+// burst is the rate's burst, its default filled in.
+func (r Rate) burst() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return min(userBurst, r.N)
 }
 
 // Off reports whether the rate limits nothing.
@@ -79,9 +90,11 @@ func (e *RateError) RetryAfterSeconds() int {
 // tabs, is normal.
 const userBurst = 10
 
-// maxUsers bounds the per-user limiters kept; a user evicted starts with a
-// full burst again, which is harmless.
-const maxUsers = 50000
+// maxUsers bounds the limiters each PerUser keeps (about 270 bytes each:
+// 2.7 MiB when full). A key evicted starts with a full burst again, which
+// is harmless; the bound is what matters when a client picks the keys (the
+// sign-in limit by address).
+const maxUsers = 10000
 
 // PerUser limits each user (by key, the subject) to a rate, with a small
 // burst.
@@ -97,7 +110,7 @@ func NewPerUser(r Rate) *PerUser {
 		return nil
 	}
 	c, _ := lru.New[string, *rate.Limiter](maxUsers) // only fails for a size < 1
-	return &PerUser{every: rate.Limit(float64(r.N) / r.Per.Seconds()), burst: min(userBurst, r.N), limiters: c}
+	return &PerUser{every: rate.Limit(float64(r.N) / r.Per.Seconds()), burst: r.burst(), limiters: c}
 }
 
 // Allow takes one view from key's allowance, or says when to come back.

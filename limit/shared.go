@@ -37,7 +37,7 @@ func (p *SharedPerUser) Allow(key string) error {
 	if p == nil {
 		return nil
 	}
-	ok, wait, err := p.shared.Allow(context.Background(), "view:"+key, p.rate.N, p.rate.Per, min(userBurst, p.rate.N))
+	ok, wait, err := p.shared.Allow(context.Background(), "view:"+key, p.rate.N, p.rate.Per, p.rate.burst())
 	if err != nil {
 		Fallbacks.Add(1)
 		return p.local.Allow(key)

@@ -35,7 +35,7 @@ func New() *Metrics {
 		}, []string{"route", "method", "code"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_logins_total",
-			Help: "Finished sign-in callbacks, by result (ok, refused, denied, provider_error).",
+			Help: "Finished sign-in callbacks, by result (ok, refused, denied, limited, provider_error).",
 		}, []string{"result"}),
 		embeds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_embed_urls_total",
@@ -105,6 +105,15 @@ func (m *Metrics) WatchCluster(up func() bool, fallbacks func() int64) {
 			Help: "Limit decisions made by this instance alone because Redis did not answer.",
 		}, func() float64 { return float64(fallbacks()) }),
 	)
+}
+
+// WatchSharedCache exports how many entries of the lookup cache shared in
+// Redis failed their seal (forged, moved or altered) and were dropped.
+func (m *Metrics) WatchSharedCache(rejected func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "qsgate_shared_cache_rejected_total",
+		Help: "Entries of the lookup cache in Redis dropped because their seal did not verify (written by something other than qsgate).",
+	}, func() float64 { return float64(rejected()) }))
 }
 
 // ConnectionSource is the public listener's connection count.

@@ -3,7 +3,10 @@ package quicksight
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // SharedCache is a cache every instance of the gateway sees (cluster's
@@ -45,6 +48,13 @@ func (m *LookupMapper) fromShared(ctx context.Context, ns, email string) bool {
 	key := cacheKey(ns, email)
 	switch {
 	case e.User != nil:
+		// An entry names the user it was written for: one whose email or
+		// namespace is not its key's was not written by this lookup, and
+		// is dropped.
+		if got, ok := emailKey(e.User.Email); !ok || got != email || userARNNamespace(e.User.ARN) != ns {
+			_ = m.cluster.Delete(context.WithoutCancel(ctx), sharedKey(ns, email))
+			return false
+		}
 		m.found.Add(key, *e.User)
 	case e.Missing:
 		m.missing.Add(key, e.Why)
@@ -63,4 +73,22 @@ func (m *LookupMapper) toShared(ctx context.Context, ns, email string, e sharedE
 	if raw, err := json.Marshal(e); err == nil {
 		_ = m.cluster.Set(context.WithoutCancel(ctx), sharedKey(ns, email), raw, ttl)
 	}
+}
+
+// userARNNamespace is the namespace of a QuickSight user ARN
+// (arn:aws:quicksight:REGION:ACCOUNT:user/NAMESPACE/NAME), or "".
+func userARNNamespace(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "quicksight" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(a.Resource, "user/")
+	if !ok {
+		return ""
+	}
+	ns, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	return ns
 }
