@@ -41,8 +41,8 @@ func TestSignOutDuringRedisPauseIsNotDone(t *testing.T) {
 	}
 	over := time.Now().Add(pause)
 	p := b.do(b.noFollow(), http.MethodPost, s.url+"/logout", url.Values{"_csrf": {m[1]}})
-	if p.status != 503 {
-		t.Errorf("sign-out during the pause = %s, want 503", p)
+	if p.status != 503 || !strings.Contains(p.body, "Sign-out did not complete") || !strings.Contains(p.body, "you are still signed in") {
+		t.Errorf("sign-out during the pause = %s, want the 503 page saying sign-out did not complete\n%s", p, p.body)
 	}
 	if sc := strings.Join(p.header.Values("Set-Cookie"), "\n"); strings.Contains(sc, "qsgate_session=") {
 		t.Errorf("sign-out during the pause changed the session cookie: %q", sc)

@@ -72,6 +72,8 @@ var errorPages = []struct {
 		Message: "The QuickSight console is for authors and admins, and your QuickSight user is a reader. Ask your QuickSight administrator to make you an author.", Action: toPortal}},
 	{quicksight.ErrResourceNotFound, page{Status: 404, Title: "Not found in QuickSight",
 		Message: "QuickSight has no dashboard or analysis with that id, or it is not shared with you.", Action: toPortal}},
+	{errSignInRate, page{Status: 429, Title: "Too many sign-ins",
+		Message: "There have been many sign-ins from your network or your account in a short while. Wait a moment, then sign in again.", Action: signInNow}},
 	{limit.ErrUserRate, page{Status: 429, Title: "Slow down a little",
 		Message: "You have opened QuickSight many times in a short while. Wait a moment, then try again.", Action: tryAgain}},
 	{quicksight.ErrOverloaded, gatewayBusy},
@@ -96,6 +98,10 @@ var errorPages = []struct {
 		Message: "QuickSight answered with something the portal cannot use. Try again in a moment.", Action: tryAgain}},
 	{auth.ErrSignIn, page{Status: 400, Title: "Sign-in could not be completed",
 		Message: "The sign-in was not accepted: it may have expired, been used already, or been started in another browser. Please sign in again.", Action: signInNow}},
+	// Before ErrStoreUnavailable, which it wraps: a GET cannot sign out, so
+	// this page does not reload itself.
+	{auth.ErrSignOutIncomplete, page{Status: 503, Title: "Sign-out did not complete", RetryAfter: "5",
+		Message: "The portal could not end your session just now, so you are still signed in. Wait a few seconds, go back to the portal and sign out again.", Action: toPortal}},
 	{auth.ErrStoreUnavailable, page{Status: 503, Title: "Sign-in is temporarily unavailable", RetryAfter: "5", AutoRetry: true,
 		Message: "The portal cannot check your sign-in right now. This page will try again by itself in a few seconds.", Action: tryAgain}},
 	{auth.ErrProviderUnavailable, page{Status: 503, Title: "The sign-in service is unavailable", RetryAfter: "10",

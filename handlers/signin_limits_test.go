@@ -74,7 +74,7 @@ func TestSignInsLimitedPerAddress(t *testing.T) {
 		if rec.Code != tt.want {
 			t.Fatalf("%d %s: status = %d, want %d", i, tt.name, rec.Code, tt.want)
 		}
-		if tt.want == 429 && (rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "<h1>")) {
+		if tt.want == 429 && (rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Too many sign-ins")) {
 			t.Errorf("%s: Retry-After %q, body %q; want the 429 page with Retry-After", tt.name, rec.Header().Get("Retry-After"), rec.Body.String())
 		}
 	}
@@ -122,8 +122,8 @@ func TestCallbackRefusedBySubjectLimit(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/auth/callback?state=s&code=c", nil)
 	r.Header.Set("Accept", "text/html")
 	e.ServeHTTP(w, r)
-	if w.Code != 429 || w.Header().Get("Retry-After") != "6" {
-		t.Errorf("status %d, Retry-After %q; want 429, 6", w.Code, w.Header().Get("Retry-After"))
+	if w.Code != 429 || w.Header().Get("Retry-After") != "6" || !strings.Contains(w.Body.String(), "Too many sign-ins") {
+		t.Errorf("status %d, Retry-After %q; want 429, 6 and the sign-in page\n%s", w.Code, w.Header().Get("Retry-After"), w.Body.String())
 	}
 	if len(rec.results) != 1 || rec.results[0] != "limited" {
 		t.Errorf("logins recorded %v, want [limited]", rec.results)
