@@ -3,10 +3,8 @@ package quicksight
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/qsgate/qsgate/ttlcache"
@@ -28,17 +26,16 @@ const (
 type LookupMapper struct {
 	dir     *Directory
 	names   *NameTemplate // nil: list the namespace
-	found   *expirable.LRU[string, User]
-	missing *expirable.LRU[string, string] // key -> why ("" not found, else the reason)
+	found   *ttlcache.Cache[string, User]
+	missing *ttlcache.Cache[string, string] // key -> why ("" not found, else the reason)
 	// listed keeps each namespace's last listing (emails to users) as long
 	// as a "not found": it answers every email it does not hold, so users
 	// QuickSight does not know cost no new listing each.
-	listed *expirable.LRU[string, map[string][]User]
+	listed *ttlcache.Cache[string, map[string][]User]
 	flight singleflight.Group
 	// gone holds the ARNs an embed call said do not exist (Forget): a
-	// listing made before no longer answers with them (goneARNs).
-	gone     *ttlcache.Cache[string, struct{}]
-	goneOnce sync.Once
+	// listing made before no longer answers with them.
+	gone *ttlcache.Cache[string, struct{}]
 	// cluster, when set, is the cache shared by instances (shared.go).
 	cluster    SharedCache
 	ttl        time.Duration
@@ -55,9 +52,10 @@ func NewLookupMapper(dir *Directory, names *NameTemplate, ttl time.Duration) *Lo
 		names:      names,
 		ttl:        ttl,
 		missingTTL: min(ttl, MaxMissingTTL),
-		found:      expirable.NewLRU[string, User](UserCacheSize, nil, ttl),
-		missing:    expirable.NewLRU[string, string](UserCacheSize, nil, min(ttl, MaxMissingTTL)),
-		listed:     expirable.NewLRU[string, map[string][]User](maxListedNamespaces, nil, min(ttl, MaxMissingTTL)),
+		found:      ttlcache.New[string, User](UserCacheSize, ttl),
+		missing:    ttlcache.New[string, string](UserCacheSize, min(ttl, MaxMissingTTL)),
+		listed:     ttlcache.New[string, map[string][]User](maxListedNamespaces, min(ttl, MaxMissingTTL)),
+		gone:       ttlcache.New[string, struct{}](goneSize, min(ttl, MaxMissingTTL)),
 	}
 }
 
@@ -189,7 +187,7 @@ func (m *LookupMapper) listNamespace(ctx context.Context, ns string) (map[string
 			m.found.Add(cacheKey(ns, email), users[0])
 		}
 	}
-	if gone := m.goneARNs(); gone.Len() > 0 {
+	if gone := m.gone; gone.Len() > 0 {
 		// Users found gone whom QuickSight lists again: this listing,
 		// newer than the embed call, may answer with them.
 		for _, users := range byEmail {
@@ -239,7 +237,7 @@ func (m *LookupMapper) Forget(p Person) {
 	key := cacheKey(ns, email)
 	// The user the view was given: from found, where every answer goes,
 	// else from the listing.
-	gone := m.goneARNs()
+	gone := m.gone
 	if u, ok := m.found.Peek(key); ok {
 		gone.Add(u.ARN, struct{}{})
 	} else if byEmail, ok := m.listed.Peek(ns); ok {
@@ -258,7 +256,7 @@ func (m *LookupMapper) Forget(p Person) {
 // listing they come from was made. The listing's own slice is not touched:
 // other views read it.
 func (m *LookupMapper) notGone(users []User) []User {
-	gone := m.goneARNs()
+	gone := m.gone
 	if gone.Len() == 0 {
 		return users
 	}
@@ -274,14 +272,6 @@ func (m *LookupMapper) notGone(users []User) []User {
 // goneSize bounds the ARNs kept as gone: each is a user QuickSight lost
 // since a listing, few in practice; one pushed out costs one embed call.
 const goneSize = 4096
-
-// goneARNs is m.gone, made on first use, kept as long as a listing is. It
-// is made here, not in NewLookupMapper, only while that function's caches
-// move from expirable.LRU to ttlcache (another change); it belongs there.
-func (m *LookupMapper) goneARNs() *ttlcache.Cache[string, struct{}] {
-	m.goneOnce.Do(func() { m.gone = ttlcache.New[string, struct{}](goneSize, m.missingTTL) })
-	return m.gone
-}
 
 // isKind reports whether err is an *Error of kind.
 func isKind(err error, kind error) bool {

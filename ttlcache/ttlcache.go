@@ -3,7 +3,7 @@
 // its entry count: golang-lru's simplelru.LRU holding each value with its
 // deadline, checked when the entry is read.
 //
-// It replaces golang-lru's expirable.LRU, which sorts entries into 100
+// Unlike golang-lru's expirable.LRU, which sorts entries into 100
 // expiry buckets, each a map. Go maps never shrink, so under churn (many
 // distinct keys over time) every bucket grows to hold as many entries as
 // the cache, and a cache bounded at N entries keeps the room of up to 100
