@@ -39,7 +39,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		embeds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qsgate_embed_urls_total",
-			Help: "Embed page views, by result: ok, the QuickSight error code (e.g. ThrottlingException, GatewayBudget, Canceled), user_rate, no_mapping, no_user, not_allowed, bad_request or other.",
+			Help: "Embed page views, by result: ok, the QuickSight error code (e.g. ThrottlingException, Unreachable, GatewayBudget, Canceled), user_rate, no_mapping, no_user, not_allowed, bad_request, ask_first (a cross-site link asked before registering) or other.",
 		}, []string{"result"}),
 		quicksight: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qsgate_quicksight_request_duration_seconds",
