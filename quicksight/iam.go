@@ -42,6 +42,7 @@ type IAMMapper struct {
 	register                                bool
 	creds                                   *lru.Cache[string, *aws.CredentialsCache]
 	known                                   *ttlcache.Cache[string, User]
+	failed                                  *ttlcache.Cache[string, error] // failed registrations, for RegistrationRetry
 	flight                                  singleflight.Group
 	byARN                                   bool
 }
@@ -72,13 +73,25 @@ func NewIAMMapper(roleARN string, sts stscreds.AssumeRoleAPIClient, dir *Directo
 	return &IAMMapper{
 		roleARN: roleARN, partition: m[1], accountID: m[2], roleName: m[3],
 		sts: sts, dir: dir, register: register, creds: creds,
-		known: ttlcache.New[string, User](UserCacheSize, ttl),
+		known:  ttlcache.New[string, User](UserCacheSize, ttl),
+		failed: ttlcache.New[string, error](failedSize, RegistrationRetry),
 	}, nil
 }
 
 // Identity implements Mapper. A warm view makes no call here: the
 // credentials and the registration are cached.
 func (m *IAMMapper) Identity(ctx context.Context, p Person) (Identity, error) {
+	return m.identity(ctx, p, m.register)
+}
+
+// Find is Identity without registering: with registration on, a user
+// QuickSight does not know yet is ErrUserNotFound. The home page and a
+// link from another site use it.
+func (m *IAMMapper) Find(ctx context.Context, p Person) (Identity, error) {
+	return m.identity(ctx, p, false)
+}
+
+func (m *IAMMapper) identity(ctx context.Context, p Person, register bool) (Identity, error) {
 	email, ns, err := lookupKey(p)
 	if err != nil {
 		return Identity{}, err
@@ -95,7 +108,7 @@ func (m *IAMMapper) Identity(ctx context.Context, p Person) (Identity, error) {
 		}
 	}
 	if m.register {
-		u, err := m.ensureUser(ctx, p, ns, userName, session)
+		u, err := m.ensureUser(ctx, p, ns, userName, session, register)
 		if err != nil {
 			return Identity{}, err
 		}
@@ -145,16 +158,25 @@ func (m *IAMMapper) Forget(p Person) {
 }
 
 // ensureUser makes sure QuickSight knows the role session's user:
-// DescribeUser, and RegisterUser (identity type IAM) when missing.
-func (m *IAMMapper) ensureUser(ctx context.Context, p Person, ns, userName, session string) (User, error) {
+// DescribeUser, and when register is set RegisterUser (identity type IAM)
+// when missing. A failed registration is remembered for RegistrationRetry,
+// as in register mode.
+func (m *IAMMapper) ensureUser(ctx context.Context, p Person, ns, userName, session string, register bool) (User, error) {
 	key := ns + "\x00" + userName
 	if u, ok := m.known.Get(key); ok {
 		return u, nil
 	}
-	ch := m.flight.DoChan(key, func() (any, error) {
+	if err, ok := m.failed.Get(key); ok && register {
+		return User{}, err
+	}
+	flight := key
+	if !register {
+		flight += "\x00find" // a lookup must not wait on, or share, a registration
+	}
+	ch := m.flight.DoChan(flight, func() (any, error) {
 		ctx := context.WithoutCancel(ctx)
 		u, err := m.dir.Describe(ctx, ns, userName)
-		if isKind(err, ErrUserNotFound) {
+		if isKind(err, ErrUserNotFound) && register {
 			role := p.Role
 			if role == "" {
 				role = "READER"
@@ -169,6 +191,8 @@ func (m *IAMMapper) ensureUser(ctx context.Context, p Person, ns, userName, sess
 			})
 			if errors.Is(err, ErrUserExists) {
 				u, err = m.dir.Describe(ctx, ns, userName)
+			} else if err != nil && rememberRegistration(err) {
+				m.failed.Add(key, err)
 			}
 		}
 		if err != nil {

@@ -310,3 +310,61 @@ func TestIAMMapperReader(t *testing.T) {
 		t.Errorf("calls = %q, want %q", got, want)
 	}
 }
+
+// TestIAMMapperFindDoesNotRegister: Find looks the role session's user up
+// and registers nobody (the home page, a link from another site); Identity
+// then registers as before.
+func TestIAMMapperFindDoesNotRegister(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, qssim.Config{Roles: []string{testRole}})
+	dir, regs := newDirectory(sim, qssim.DefaultRegion, false)
+	m, err := NewIAMMapper(testRole, stsClient(sim), dir, true, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Person{Claims: claims{"email": "bob@corp.test"}, Role: "AUTHOR"}
+	for range 3 {
+		if _, err := m.Find(t.Context(), p); !errors.Is(err, ErrUserNotFound) {
+			t.Fatalf("Find of a user QuickSight does not know = %v, want ErrUserNotFound", err)
+		}
+	}
+	if n := len(regs.all()); n != 0 {
+		t.Fatalf("Find registered %d users, want none", n)
+	}
+	id, err := m.Identity(t.Context(), p)
+	if want := sim.UserARN("default", "QuickSightEmbed/bob@corp.test"); err != nil || id.UserARN != want || len(regs.all()) != 1 {
+		t.Fatalf("Identity after Find = %+v, %v, %d registrations; want %s, one", id, err, len(regs.all()), want)
+	}
+	if found, err := m.Find(t.Context(), p); err != nil || found.UserARN != id.UserARN {
+		t.Errorf("Find once registered = %+v, %v; want %s", found, err, id.UserARN)
+	}
+}
+
+// TestIAMMapperFailedRegistrationIsRememberedBriefly: as in register mode,
+// a failed RegisterUser is not called again on every view.
+func TestIAMMapperFailedRegistrationIsRememberedBriefly(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, qssim.Config{Roles: []string{testRole}})
+	dir, _ := newDirectory(sim, qssim.DefaultRegion, false)
+	m, err := NewIAMMapper(testRole, stsClient(sim), dir, true, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A role QuickSight does not take: DescribeUser answers, RegisterUser
+	// refuses (InvalidParameterValueException).
+	p := Person{Claims: claims{"email": "fay@corp.test"}, Role: "OWNER"}
+	_, first := m.Identity(t.Context(), p)
+	var qe *Error
+	if !errors.As(first, &qe) || qe.Op != "RegisterUser" {
+		t.Fatalf("first view: %v, want the RegisterUser refusal", first)
+	}
+	before := ops(sim.Calls())
+	for i := range 20 {
+		if _, err := m.Identity(t.Context(), p); err == nil || err.Error() != first.Error() {
+			t.Fatalf("view %d: %v, want the remembered %v", i, err, first)
+		}
+	}
+	if after := ops(sim.Calls()); !maps.Equal(after, before) {
+		t.Errorf("20 views after a failed registration made calls: %v, then %v; want none more", before, after)
+	}
+}
