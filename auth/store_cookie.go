@@ -38,6 +38,7 @@ type cookieStore struct {
 	// 45, docs/BENCHMARKS.md), and equal keys are equal bytes.
 	decoded *ttlcache.Cache[string, cookieValue]
 	ttl     time.Duration
+	idle    time.Duration // Config.Idle
 	now     func() time.Time
 }
 
@@ -79,7 +80,7 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 	for _, codec := range j {
 		codec.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
 	}
-	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, now: cfg.Now,
+	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, idle: cfg.Idle, now: cfg.Now,
 		decoded: ttlcache.New[string, cookieValue](decodedCookies, decodedCookieTTL)}, nil
 }
 
@@ -134,11 +135,15 @@ func (c *cookieStore) Load(r *http.Request) (*Session, error) {
 		s.Created, s.LastSeen, s.Checked, s.RefreshToken = m.Created, m.LastSeen, m.Checked, m.RefreshToken
 		return s, nil
 	}
-	// A gob cookie with the User only: its last use is unknown, so say "a
-	// while ago, but not idle": the first request rewrites it as JSON.
+	// A gob cookie with the User only: its last use is unknown. With an
+	// idle timeout it counts as idle (signed out): a copy would otherwise
+	// pass as just used on every replay until its end. Without one it was
+	// used "a while ago", and the first request rewrites it as JSON.
 	s.Created = u.Expires.Add(-c.ttl)
 	s.Checked = s.Created
-	s.LastSeen = c.now().Add(-touchEvery)
+	if c.idle == 0 {
+		s.LastSeen = c.now().Add(-touchEvery)
+	}
 	return s, nil
 }
 
