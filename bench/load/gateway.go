@@ -63,7 +63,7 @@ func (s *stack) gatewayEnv(mapping, listen, metrics, logLevel string) map[string
 
 // startGateway runs `bin serve` with env (and nothing of this process's
 // AWS_ or QSGATE_ settings) in an empty directory, logs to dir, and waits
-// until /readyz answers 200.
+// until /readyz answers 200. After stopGateway it may run again.
 func (s *stack) startGateway(ctx context.Context, bin, dir string, env map[string]string) error {
 	s.metrics = "http://" + env["QSGATE_METRICS_ADDR"] + "/metrics"
 	s.cmd = exec.Command(bin, "serve")
@@ -78,16 +78,23 @@ func (s *stack) startGateway(ctx context.Context, bin, dir string, env map[strin
 	for k, v := range env {
 		s.cmd.Env = append(s.cmd.Env, k+"="+v)
 	}
-	logs, err := os.Create(filepath.Join(dir, "gateway.log"))
+	s.logPath = filepath.Join(dir, "gateway.log")
+	// Appended to: -hostile starts the gateway again for each scenario.
+	logs, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	s.cmd.Stdout, s.cmd.Stderr = logs, logs
+	// Through a pipe that this process copies to the file, as a container's
+	// stdout goes to its runtime: the file's page cache is then not charged
+	// to the gateway's memory cgroup (see "In a container").
+	out := struct{ io.Writer }{logs}
+	s.cmd.Stdout, s.cmd.Stderr = out, out
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait(); logs.Close() }()
+	cmd, exited := s.cmd, make(chan error, 1)
+	s.exited = exited
+	go func() { exited <- cmd.Wait(); logs.Close() }()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		select {
@@ -117,19 +124,27 @@ func tail(path string) string {
 // pid is the gateway's process id.
 func (s *stack) pid() int { return s.cmd.Process.Pid }
 
-// stop ends the gateway (SIGTERM, then a kill after 10 s) and the servers.
+// stop ends the gateway and the servers.
 func (s *stack) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM) // it may have exited already
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill() // it did not drain in time
-		}
-	}
+	s.stopGateway()
 	for _, srv := range s.servers {
 		srv.Close()
 	}
+}
+
+// stopGateway ends the gateway: SIGTERM, then a kill after 10 s.
+func (s *stack) stopGateway() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM) // it may have exited already
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill() // it did not drain in time
+		<-s.exited
+	}
+	s.cmd = nil
 }
 
 // freeAddr is a loopback address nothing listens on right now.
@@ -185,10 +200,13 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
+// scrapeClient gives up on a gateway too busy to answer.
+var scrapeClient = &http.Client{Timeout: 5 * time.Second}
+
 // scrape reads one counter (the sum over its labels) from the gateway's
 // metrics; -1 when it cannot.
 func scrape(metricsURL, name string) float64 {
-	resp, err := http.Get(metricsURL)
+	resp, err := scrapeClient.Get(metricsURL)
 	if err != nil {
 		return -1
 	}

@@ -12,6 +12,10 @@
 //	go run ./bench/load [-users N] [-concurrency 1,50,500] [-duration 10s]
 //	                    [-latency 100ms] [-mapping template|lookup|register|iam]
 //
+// With -hostile it signs in a few users and runs hostile traffic instead
+// of the levels: unfinished headers, slowloris, idle keep-alives and the
+// longest path, one scenario after another (hostile.go).
+//
 // It prints markdown tables; docs/BENCHMARKS.md explains the columns and
 // holds the figures. It is a command, not a test: `go test ./...` never
 // runs it, and it asserts nothing. It needs Linux (/proc) and the go tool.
@@ -54,6 +58,8 @@ type options struct {
 	bare               bool
 	signInParallel     int
 	gatewayEnv         []string // K=V, added to the gateway's environment
+	hostile            bool
+	attack             attackOptions
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -78,7 +84,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		o.gatewayEnv = append(o.gatewayEnv, kv)
 		return nil
 	})
+	fs.BoolVar(&o.hostile, "hostile", false, "run hostile traffic at the gateway instead of the levels (the -hostile flags below)")
+	parseAttack := o.attack.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := parseAttack(); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -93,6 +104,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if !slices.Contains([]string{"template", "lookup", "register", "iam"}, o.mapping) {
 		return o, fmt.Errorf("-mapping: %q is not template, lookup, register or iam", o.mapping)
+	}
+	if o.hostile {
+		if o.users == 0 {
+			o.users = 4 // a few users viewing while the attack runs
+		}
+		return o, nil
 	}
 	most := slices.Max(o.concurrency)
 	if o.latency > 0 {
@@ -161,6 +178,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
+	var files string
+	if o.hostile {
+		// Each attack connection is a descriptor here; the gateway holds at
+		// most QSGATE_MAX_CONNECTIONS of them.
+		if files, err = raiseFileLimit(uint64(o.attack.mostConnections()) + 1024); err != nil {
+			return err
+		}
+	}
 	if err := st.startGateway(ctx, o.bin, dir, env); err != nil {
 		return err
 	}
@@ -170,6 +195,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "- gateway: %s (this harness: %s)\n", binVersion(ctx, o.bin), describe(ctx, root))
 	fmt.Fprintf(stdout, "- command: go run ./bench/load %s\n", strings.Join(args, " "))
 	fmt.Fprintf(stdout, "- load average before: %s\n", loadAverage())
+	if files != "" {
+		fmt.Fprintf(stdout, "- open files: %s\n", files)
+	}
 
 	fmt.Fprintf(stderr, "signing in %d users...\n", len(users))
 	before := time.Now()
@@ -179,7 +207,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "- sign-in: %d users in %.1f s (each ends on its first, cold view: %s)\n",
 		len(users), time.Since(before).Seconds(), callText(countCalls(st), len(users)))
-	fmt.Fprintf(stdout, "- provider requests for %d sign-ins: %s\n\n", len(users), hitsText(st.idpHits.snapshot()))
+	fmt.Fprintf(stdout, "- provider requests for %d sign-ins: %s\n", len(users), hitsText(st.idpHits.snapshot()))
+	if o.hostile {
+		restart := func() error {
+			st.stopGateway()
+			return st.startGateway(ctx, o.bin, dir, env)
+		}
+		return hostile(ctx, st, users, o.attack, restart, stdout, stderr)
+	}
+	fmt.Fprintln(stdout)
 
 	h := &harness{st: st, users: users, o: o}
 	if o.bare {

@@ -34,6 +34,7 @@ type stack struct {
 	idpHits  *hitCounter
 	gateway  string // the gateway's public URL
 	metrics  string // the gateway's /metrics URL
+	logPath  string // the gateway's stdout and stderr
 	cmd      *exec.Cmd
 	exited   chan error
 	servers  []*http.Server
