@@ -64,9 +64,12 @@ func (s *Simulator) getSessionEmbedURL(r *http.Request, _ []byte, c *Call) (map[
 }
 
 // generateEmbedURLForRegisteredUser is GenerateEmbedUrlForRegisteredUser:
-// POST /accounts/{account}/embed-url/registered-user. Only the QuickSightConsole
-// and Dashboard experiences are simulated. Readers may use the Dashboard
-// experience; whether the user may see that dashboard is not checked.
+// POST /accounts/{account}/embed-url/registered-user. The QuickSightConsole,
+// Dashboard, GenerativeQnA and DashboardVisual experiences are simulated
+// (experiences.go), with the console's and the dashboard's
+// FeatureConfigurations checked and recorded. Readers may use all but the
+// console; whether the user may see that dashboard, visual or topic is not
+// checked.
 func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []byte, c *Call) (map[string]any, *apiError) {
 	var in struct {
 		UserArn                  string
@@ -100,36 +103,15 @@ func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []by
 	if len(in.ExperienceConfiguration) != 1 {
 		return nil, newError(ErrInvalidParameterValue, "ExperienceConfiguration must name exactly one experience.")
 	}
-	raw := in.ExperienceConfiguration[c.Experience]
-	switch c.Experience {
-	case experienceConsole:
-		var cfg struct{ InitialPath *string }
-		if err := json.Unmarshal(raw, &cfg); err != nil {
-			return nil, newError(ErrInvalidParameterValue, "QuickSightConsole is not valid.")
-		}
-		c.EntryPoint = "/start"
-		if cfg.InitialPath != nil {
-			c.EntryPoint = *cfg.InitialPath
-		}
-		if e := checkEntryPoint(c.EntryPoint); e != nil {
-			return nil, e
-		}
-	case experienceDashboard:
-		var cfg struct{ InitialDashboardId string }
-		if err := json.Unmarshal(raw, &cfg); err != nil || !idPattern.MatchString(cfg.InitialDashboardId) {
-			return nil, newError(ErrInvalidParameterValue, `InitialDashboardId must match [\w\-]+ and be 1-512 characters.`)
-		}
-		c.EntryPoint = "/dashboards/" + cfg.InitialDashboardId
-	default:
-		return nil, newError(ErrInvalidParameterValue, fmt.Sprintf("The simulator supports the QuickSightConsole and Dashboard experiences, not %s.", c.Experience))
+	req := embedRequest{api: c.Operation, experience: c.Experience, lifetime: c.SessionLifetime}
+	if e := readExperience(c.Experience, in.ExperienceConfiguration[c.Experience], &req, c); e != nil {
+		return nil, e
 	}
 	u, e := s.signInUser(c.UserArn, c.Experience == experienceConsole)
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, embedRequest{
-		api: c.Operation, experience: c.Experience, entryPoint: c.EntryPoint, lifetime: c.SessionLifetime,
-	})}, nil
+	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, req)}, nil
 }
 
 // describeAccountSettings is DescribeAccountSettings: GET /accounts/{account}/settings

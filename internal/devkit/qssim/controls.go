@@ -16,10 +16,16 @@ type Call struct {
 	EntryPoint      string // embed calls: the entry point asked for (or derived)
 	SessionLifetime int64  // embed calls: minutes, after defaulting
 	// Experience is GenerateEmbedUrlForRegisteredUser's experience as asked
-	// for: "QuickSightConsole", "Dashboard" (or another name, refused); ""
-	// when not exactly one was named, and for other operations,
-	// GetSessionEmbedUrl included.
+	// for: "QuickSightConsole", "Dashboard", "GenerativeQnA",
+	// "DashboardVisual" (or another name, refused); "" when not exactly one
+	// was named, and for other operations, GetSessionEmbedUrl included.
 	Experience string
+	// Features are the experience's FeatureConfigurations as sent, sorted:
+	// each member by its field name ("StatePersistence", "Bookmarks",
+	// "AmazonQInQuickSight.DataQnA"), with "=false" when it was sent with
+	// Enabled false. nil when no FeatureConfigurations was sent (or the
+	// call was refused before it was read).
+	Features []string
 	// AllowedDomains are GenerateEmbedUrlForRegisteredUser's AllowedDomains
 	// as sent (also when refused); nil when none were sent.
 	AllowedDomains []string

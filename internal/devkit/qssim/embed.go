@@ -33,9 +33,15 @@ const (
 // embedRequest is what an embed call asked for, once checked.
 type embedRequest struct {
 	api        string // the operation: GetSessionEmbedUrl or GenerateEmbedUrlForRegisteredUser
-	experience string // experienceConsole or experienceDashboard
+	experience string // experienceConsole, experienceDashboard, experienceQnA or experienceVisual
+	// entryPoint is the path the URL opens after its session id: the
+	// console's entry point, or the one derived for another experience.
 	entryPoint string
 	lifetime   int64 // minutes
+	// The Dashboard and DashboardVisual experiences' ids, and Generative
+	// Q&A's initial topic ("" for the list of topics).
+	dashboardID, sheetID, visualID, topicID string
+	features                                []string // as Call.Features
 }
 
 // embedSession is an issued embed URL: its secret code and what it signs in
@@ -70,7 +76,8 @@ func (e *embedSession) forgettable(now time.Time) bool {
 // in the shape QuickSight gives it, which the embedding SDK accepts:
 // GetSessionEmbedUrl: {origin}/embed/{32 hex}{entryPoint}?isauthcode=true&identityprovider=quicksight&code={code}
 // GenerateEmbedUrlForRegisteredUser, Dashboard: {origin}/embed/{32 hex}/dashboards/{id}?code={code}&identityprovider=quicksight&isauthcode=true
-// GenerateEmbedUrlForRegisteredUser, QuickSightConsole: the same on /embedding/{32 hex}{initialPath}.
+// GenerateEmbedUrlForRegisteredUser, QuickSightConsole, GenerativeQnA and
+// DashboardVisual: the same on /embedding/{32 hex}{entry point}.
 func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, req embedRequest) string {
 	id := randomHex(16)
 	code := make([]byte, 48)
@@ -88,7 +95,7 @@ func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, req embedReques
 	switch {
 	case req.api == "GetSessionEmbedUrl":
 		query = "?isauthcode=true&identityprovider=quicksight&code=" + sess.code
-	case req.experience == experienceConsole:
+	case req.experience != experienceDashboard:
 		sess.root = "embedding"
 	}
 
@@ -111,7 +118,8 @@ func (s *Simulator) issueEmbedURL(r *http.Request, u userRecord, req embedReques
 		}
 		origin = scheme + "://" + r.Host
 	}
-	// Entry points are checked to hold only [\w/-], so they need no escaping.
+	// Entry points are checked to hold only [\w/-] (and a topic id . and +,
+	// never alone), so they need no escaping.
 	return origin + "/" + sess.root + "/" + id + req.entryPoint + query
 }
 
@@ -155,20 +163,7 @@ func (s *Simulator) openEmbedURL(root string) http.Handler {
 			status = http.StatusUnauthorized
 			err = pageTemplate.ExecuteTemplate(&buf, "error", problem)
 		} else {
-			dashboardID, isDashboard := strings.CutPrefix(view.entryPoint, "/dashboards/")
-			err = pageTemplate.ExecuteTemplate(&buf, "session", map[string]any{
-				"API":             view.api,
-				"Experience":      view.experience,
-				"UserArn":         view.userArn,
-				"UserName":        view.userName,
-				"Role":            view.role,
-				"EntryPoint":      view.entryPoint,
-				"SessionLifetime": view.lifetime,
-				"DashboardID":     dashboardID,
-				"IsDashboard":     isDashboard,
-				"StatusURL":       "/embed-status/" + id,
-				"Nonce":           nonce,
-			})
+			err = pageTemplate.ExecuteTemplate(&buf, "session", pageData(view, "/embed-status/"+id, nonce))
 		}
 		if err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
@@ -184,6 +179,33 @@ func (s *Simulator) openEmbedURL(root string) http.Handler {
 		w.WriteHeader(status)
 		_, _ = w.Write(buf.Bytes()) // a browser that went away does not need the page
 	})
+}
+
+// pageData is what the page of an opened session shows.
+func pageData(view embedSession, statusURL, nonce string) map[string]any {
+	data := map[string]any{
+		"API":             view.api,
+		"Experience":      view.experience,
+		"UserArn":         view.userArn,
+		"UserName":        view.userName,
+		"Role":            view.role,
+		"EntryPoint":      view.entryPoint,
+		"SessionLifetime": view.lifetime,
+		"Features":        view.features,
+		"StatusURL":       statusURL,
+		"Nonce":           nonce,
+	}
+	switch view.experience {
+	case experienceQnA:
+		data["TopicID"] = view.topicID
+	case experienceVisual:
+		data["Visual"] = map[string]string{"DashboardID": view.dashboardID, "SheetID": view.sheetID, "VisualID": view.visualID}
+	default: // the console at a dashboard, or the Dashboard experience
+		if id, ok := strings.CutPrefix(view.entryPoint, "/dashboards/"); ok {
+			data["IsDashboard"], data["DashboardID"] = true, id
+		}
+	}
+	return data
 }
 
 // embedStatus serves GET /embed-status/{session}, which an open page polls:

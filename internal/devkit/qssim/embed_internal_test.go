@@ -2,6 +2,7 @@ package qssim
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,5 +70,34 @@ func TestIssuedURLsPruned(t *testing.T) {
 	issue()
 	if got := count(); got != 3 {
 		t.Fatalf("%d sessions, want 3: the sweep dropped the forgettable one", got)
+	}
+}
+
+// TestFeaturesRefusedUnlessModelled: members an experience's
+// FeatureConfigurations does not have, and features without a boolean
+// Enabled, are refused (the SDK never sends them).
+func TestFeaturesRefusedUnlessModelled(t *testing.T) {
+	tests := []struct {
+		name, experience, features string
+		want                       string // part of the message; "" for accepted
+	}{
+		{"console bookmarks", experienceConsole, `{"Bookmarks":{"Enabled":true}}`, `has no member "Bookmarks"`},
+		{"dashboard data Q&A", experienceDashboard, `{"AmazonQInQuickSight":{"DataQnA":{"Enabled":true}}}`, `has no member "DataQnA"`},
+		{"dashboard bookmarks", experienceDashboard, `{"Bookmarks":{"Enabled":true}}`, ""},
+		{"no Enabled", experienceConsole, `{"StatePersistence":{}}`, "StatePersistence.Enabled is required"},
+		{"Enabled a string", experienceConsole, `{"StatePersistence":{"Enabled":"true"}}`, "StatePersistence.Enabled is required"},
+		{"a member beside Enabled", experienceConsole, `{"SharedView":{"Enabled":true,"Shared":1}}`, `has no member "Shared"`},
+		{"not an object", experienceDashboard, `[1]`, "must be an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, e := readFeatures(tt.experience, []byte(tt.features))
+			switch {
+			case tt.want == "" && e != nil:
+				t.Errorf("readFeatures(%s) = %v, want it accepted", tt.features, e.message)
+			case tt.want != "" && (e == nil || e.code != ErrInvalidParameterValue || !strings.Contains(e.message, tt.want)):
+				t.Errorf("readFeatures(%s) = %+v, want InvalidParameterValueException saying %q", tt.features, e, tt.want)
+			}
+		})
 	}
 }

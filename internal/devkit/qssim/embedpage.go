@@ -6,9 +6,14 @@ import "html/template"
 // console or dashboard, and the page of a refused URL. Tests read its
 // element ids:
 //
-//	#qs-banner, #qs-experience ("QuickSightConsole" or "Dashboard"), #qs-api
-//	(the operation that issued the URL), #qs-user-arn, #qs-user-name,
-//	#qs-role, #qs-entry-point, #qs-session-lifetime (minutes);
+//	#qs-banner, #qs-experience ("QuickSightConsole", "Dashboard",
+//	"GenerativeQnA" or "DashboardVisual"), #qs-api (the operation that
+//	issued the URL), #qs-user-arn, #qs-user-name, #qs-role,
+//	#qs-entry-point, #qs-session-lifetime (minutes);
+//	#qs-features, a list of <li data-feature="NAME">, the
+//	FeatureConfigurations as sent (Call.Features), when any were sent;
+//	Generative Q&A: #qs-topic-id (empty for the list of topics);
+//	one visual: #qs-visual-dashboard-id, #qs-sheet-id, #qs-visual-id;
 //	dashboards: #qs-dashboard-id, and #qs-parameters, a list of
 //	<li data-name data-value>NAME=VALUE</li> read from the URL's fragment
 //	(#p.NAME=VALUE&..., as QuickSight takes dashboard parameters), marked
@@ -40,7 +45,7 @@ var pageTemplate = template.Must(template.New("").Parse(`
 <main>{{end}}
 
 {{define "session"}}{{template "head"}}
-<h1>{{if eq .Experience "Dashboard"}}Embedded dashboard{{else}}Embedded console{{end}}</h1>
+<h1>{{if eq .Experience "Dashboard"}}Embedded dashboard{{else if eq .Experience "GenerativeQnA"}}Embedded Generative Q&amp;A{{else if eq .Experience "DashboardVisual"}}Embedded visual{{else}}Embedded console{{end}}</h1>
 <p>This page stands in for Amazon QuickSight. Nothing here is real data.</p>
 <dl>
   <dt>Experience</dt><dd id="qs-experience">{{.Experience}}</dd>
@@ -50,6 +55,17 @@ var pageTemplate = template.Must(template.New("").Parse(`
   <dt>Role</dt><dd id="qs-role">{{.Role}}</dd>
   <dt>Entry point</dt><dd id="qs-entry-point">{{.EntryPoint}}</dd>
   <dt>Session lifetime (minutes)</dt><dd id="qs-session-lifetime">{{.SessionLifetime}}</dd>
+{{- with .Features}}
+  <dt>Features</dt><dd><ul id="qs-features">{{range .}}<li data-feature="{{.}}">{{.}}</li>{{end}}</ul></dd>
+{{- end}}
+{{- if eq .Experience "GenerativeQnA"}}
+  <dt>Topic</dt><dd id="qs-topic-id">{{.TopicID}}</dd>
+{{- end}}
+{{- with .Visual}}
+  <dt>Dashboard</dt><dd id="qs-visual-dashboard-id">{{.DashboardID}}</dd>
+  <dt>Sheet</dt><dd id="qs-sheet-id">{{.SheetID}}</dd>
+  <dt>Visual</dt><dd id="qs-visual-id">{{.VisualID}}</dd>
+{{- end}}
 {{- if .IsDashboard}}
   <dt>Dashboard</dt><dd id="qs-dashboard-id">{{.DashboardID}}</dd>
   <dt>Parameters</dt><dd><ul id="qs-parameters"></ul>

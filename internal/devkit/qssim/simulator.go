@@ -5,7 +5,8 @@
 // AWS_ENDPOINT_URL_STS.
 //
 // It provides GetSessionEmbedUrl, GenerateEmbedUrlForRegisteredUser
-// (QuickSightConsole and Dashboard experiences), DescribeUser, RegisterUser,
+// (QuickSightConsole and Dashboard experiences with their
+// FeatureConfigurations, GenerativeQnA, DashboardVisual), DescribeUser, RegisterUser,
 // ListUsers, SearchDashboards, SearchAnalyses and DescribeAccountSettings,
 // and the STS operations AssumeRole and GetCallerIdentity. Requests must
 // carry a valid SigV4 signature, scoped to the endpoint region or the
@@ -15,8 +16,8 @@
 // answer in both. GetSessionEmbedUrl without a user-arn, signed by a role
 // session, signs in the QuickSight user "RoleName/SessionName". The
 // constraints of the API reference are enforced; embed URLs are single-use,
-// valid 5 minutes, and open a small HTML page that stands in for the console
-// or the dashboard. That page ends itself (#qs-session-ended, and a
+// valid 5 minutes, and open a small HTML page that stands in for the console,
+// the dashboard, Q&A or the visual, and lists the features asked for. That page ends itself (#qs-session-ended, and a
 // {"qsgate":"session-ended"} message to its parent window) when its session
 // lifetime passes or EndConsoleSessions is called: the simulator's stand-in
 // for QuickSight's own "session expired" page, which sends no event. Test
@@ -25,8 +26,10 @@
 // It is not QuickSight: dashboards and analyses are names with a list of
 // users who may see them (AddDashboard, AddAnalysis), for the searches only;
 // there are no data sets, groups, folders or IAM policies. Embedding does not
-// check per-dashboard permissions: any dashboard or analysis id of the right
-// shape is accepted, added or not. Roles are a list of ARNs that every caller
+// check per-dashboard permissions: any dashboard, analysis, visual or topic id
+// of the right shape is accepted, added or not. Feature configurations are
+// checked for shape and recorded, not applied: the page lists them, whatever
+// the user's role (QuickSight gives the Amazon Q ones to Pro users only). Roles are a list of ARNs that every caller
 // may assume, for up to 12 hours (session policies and tags are ignored); IAM
 // users are not mapped to QuickSight users (their GetSessionEmbedUrl calls
 // need a user-arn); users registered through the API are active at once (no
