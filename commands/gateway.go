@@ -178,6 +178,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		FrameOrigins: handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion),
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -204,14 +205,27 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 		return emb, "", err
 	}
 	src, err := url.Parse(emb.URL)
-	if err != nil || (src.Scheme != "https" && src.Scheme != "http") || src.Host == "" {
+	if err != nil {
 		return emb, "", errBadEmbedURL
+	}
+	origin, ok := originOf(src)
+	if !ok {
+		return emb, "", errBadEmbedURL
+	}
+	// Only QuickSight's own origins are framed or opened (frames.go); the
+	// URL itself is never logged, its origin is no secret.
+	if len(d.FrameOrigins) > 0 && !slices.Contains(d.FrameOrigins, origin) {
+		d.Logger.LogAttrs(ctx, slog.LevelError, "embed url refused: not a QuickSight origin", slog.String("event", "embed_url_refused"),
+			slog.String("origin", origin), slog.String("allowed", strings.Join(d.FrameOrigins, " ")),
+			slog.String("sub", u.Subject), slog.String("aws_request_id", emb.RequestID),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+		return quicksight.Embed{}, "", &foreignOriginError{origin}
 	}
 	d.Logger.LogAttrs(ctx, slog.LevelInfo, "embed url issued", slog.String("event", "embed_url_issued"),
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
-	return emb, src.Scheme + "://" + src.Host, nil
+	return emb, origin, nil
 }
 
 // embed is GET /embed/{entry point}[?p.NAME=VALUE...]: a fresh embed URL

@@ -119,6 +119,11 @@ type Deps struct {
 	// ClusterReady reports whether Redis answers; nil means no Redis.
 	ClusterReady func(ctx context.Context) error
 	Metrics      Recorder // nil means none
+	// FrameOrigins are the only origins an embed URL may have, the embed
+	// page's frame-src (FrameOrigins computes them at start-up); an embed
+	// URL elsewhere is refused with a 502. Empty trusts the embed URL's own
+	// origin, as tests with a fake QuickSight do.
+	FrameOrigins []string
 }
 
 // NewServer builds the Echo application with its middleware and routes.
