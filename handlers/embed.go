@@ -163,7 +163,13 @@ func askFirst(c echo.Context, d Deps, view string) error {
 // the mapping, one embed call, an audit line and the metrics. The page and
 // the JSON endpoint share it, so they share limits, checks and errors. The
 // URL is single-use: never cached, stored or logged.
-func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, origin string, err error) {
+func issue(c echo.Context, d Deps, t quicksight.Target) (quicksight.Embed, string, error) {
+	emb, origin, _, err := issueFor(c, d, t)
+	return emb, origin, err
+}
+
+// issueFor is issue, also saying which QuickSight user the URL is for.
+func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, origin, userARN string, err error) {
 	var took time.Duration
 	if d.Metrics != nil {
 		defer func() { d.Metrics.Embed(embedResult(err), took) }()
@@ -171,7 +177,7 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 	u := currentUser(c)
 	if d.Views != nil {
 		if err := d.Views.Allow(u.Subject); err != nil {
-			return emb, "", err
+			return emb, "", "", err
 		}
 	}
 	// One deadline for the view's AWS work: the mapping's lookups and
@@ -185,14 +191,14 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 	if d.Admit != nil {
 		release, err := d.Admit.Enter(ctx)
 		if err != nil {
-			return emb, "", err
+			return emb, "", "", err
 		}
 		defer release()
 	}
 	start := time.Now()
 	id, err := mapUser(ctx, d, c.Request(), person(d, u))
 	if err != nil {
-		return emb, "", err
+		return emb, "", "", err
 	}
 	emb, err = d.Embeds.EmbedURL(ctx, id, t)
 	took = time.Since(start)
@@ -202,15 +208,15 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 		if f, ok := d.Mapper.(forgetter); ok && errors.Is(err, quicksight.ErrUserNotFound) {
 			f.Forget(person(d, u))
 		}
-		return emb, "", err
+		return emb, "", "", err
 	}
 	src, err := url.Parse(emb.URL)
 	if err != nil {
-		return emb, "", errBadEmbedURL
+		return emb, "", "", errBadEmbedURL
 	}
 	origin, ok := originOf(src)
 	if !ok {
-		return emb, "", errBadEmbedURL
+		return emb, "", "", errBadEmbedURL
 	}
 	// Only QuickSight's own origins are framed or opened (frames.go); the
 	// URL itself is never logged, its origin is no secret.
@@ -219,13 +225,13 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 			slog.String("origin", origin), slog.String("allowed", strings.Join(d.FrameOrigins, " ")),
 			slog.String("sub", u.Subject), slog.String("aws_request_id", emb.RequestID),
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
-		return quicksight.Embed{}, "", &foreignOriginError{origin}
+		return quicksight.Embed{}, "", "", &foreignOriginError{origin}
 	}
 	d.Logger.LogAttrs(ctx, slog.LevelInfo, "embed url issued", slog.String("event", "embed_url_issued"),
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
-	return emb, origin, nil
+	return emb, origin, id.UserARN, nil
 }
 
 // embed is GET /embed/{entry point}[?p.NAME=VALUE...]: a fresh embed URL
@@ -235,6 +241,7 @@ func issue(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed, o
 // portal.
 func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 	csp := &policyCache{script: true}
+	names, _ := d.Catalog.(*namedCatalog) // nil without a catalog: the bar shows ids
 	return func(c echo.Context) error {
 		ep, title, err := entryPoint(c)
 		var t quicksight.Target
@@ -256,12 +263,15 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 			q := params.Encode()
 			api, back = api+"&"+q, back+"?"+q
 		}
-		emb, origin, err := issue(c, d, t)
+		emb, origin, userARN, err := issueFor(c, d, t)
 		if errors.Is(err, errAskFirst) {
 			return askFirst(c, d, back)
 		}
 		if err != nil {
 			return err
+		}
+		if name := names.name(userARN, ep); name != "" {
+			title = name
 		}
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), origin))
