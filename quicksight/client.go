@@ -1,6 +1,7 @@
 // Package quicksight is the gateway's side of Amazon QuickSight: it asks for
 // embed URLs (GetSessionEmbedUrl, or GenerateEmbedUrlForRegisteredUser with
-// the console or dashboard experience), maps signed-in users to QuickSight
+// the console, dashboard, Generative Q&A or visual experience and the
+// features the settings turn on), maps signed-in users to QuickSight
 // identities, lists what a user may open, and turns AWS errors into this
 // package's own error values. It never caches an embed URL: each one is
 // single-use.
@@ -10,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +42,15 @@ type Client struct {
 	// DashboardExperience opens /dashboards/{id} in the Dashboard
 	// experience (read-only, open to readers); registered-user API only.
 	DashboardExperience bool
-	Now                 func() time.Time // nil means time.Now
+	// ConsoleFeatures and DashboardFeatures are the features the
+	// registered-user API turns on in the console and in the Dashboard
+	// experience (names checked by CheckConsoleFeatures and
+	// CheckDashboardFeatures); QuickSight leaves every other one off.
+	ConsoleFeatures, DashboardFeatures []string
+	// AmazonQGroups, when set, keep the q-* features to users in one of
+	// these groups (Identity.Groups); the others get the rest.
+	AmazonQGroups []string
+	Now           func() time.Time // nil means time.Now
 }
 
 // Embed is one freshly issued embed URL. URL is a bearer credential: show it
@@ -53,13 +63,16 @@ type Embed struct {
 	ExpiresAt time.Time
 	// Dashboard is true when the URL opens the Dashboard experience.
 	Dashboard bool
+	// Experience is the experience the URL opens (ExperienceConsole, ...).
+	Experience string
 }
 
 // URLLifetime is how long QuickSight accepts an unused embed URL.
 const URLLifetime = 5 * time.Minute
 
-// Target is what a view opens: a console entry point, and for a dashboard
-// the parameters to pre-filter it with.
+// Target is what a view opens: an entry point (a console one, or /qna...,
+// /visual/...: experiences.go), and for a dashboard the parameters to
+// pre-filter it with.
 type Target struct {
 	EntryPoint string
 	Params     []Param
@@ -77,36 +90,37 @@ var ErrBadEntryPoint = errors.New("not a QuickSight console entry point")
 // ValidID reports whether id is a well-formed dashboard or analysis id.
 func ValidID(id string) bool { return idRE.MatchString(id) }
 
-// CheckEntryPoint enforces the seed's entry point forms and length.
+// CheckEntryPoint enforces the seed's entry point forms and length, and
+// the forms of the registered-user API's other experiences (experiences.go).
 func CheckEntryPoint(ep string) error {
-	if len(ep) > MaxEntryPoint {
+	if _, ok := parseView(ep); !ok {
 		return ErrBadEntryPoint
 	}
-	switch ep {
-	case "/start", "/start/analyses", "/start/dashboards", "/start/favorites":
-		return nil
-	}
-	for _, prefix := range []string{"/dashboards/", "/analyses/"} {
-		if id, ok := strings.CutPrefix(ep, prefix); ok && ValidID(id) {
-			return nil
-		}
-	}
-	return ErrBadEntryPoint
+	return nil
 }
 
 // EmbedURL makes one embed call for id and t: GetSessionEmbedUrl (with
 // id.UserARN, or, for an IAM role session, signed with id.Creds and without
-// a UserArn), or GenerateEmbedUrlForRegisteredUser with the console or, for
-// a dashboard when DashboardExperience is on, the Dashboard experience.
+// a UserArn), or GenerateEmbedUrlForRegisteredUser with the experience the
+// entry point names: the console (the Dashboard experience for a dashboard
+// when DashboardExperience is on), Generative Q&A or one visual, and the
+// features turned on for the console and the Dashboard experience.
 // Dashboard parameters go in the URL's fragment. Errors are *Error (see
-// errors.go), or ErrBadEntryPoint and ErrBadParams before any call.
+// errors.go), or ErrBadEntryPoint, ErrBadParams and ErrNeedsRegisteredUser
+// before any call.
 func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, error) {
-	if err := CheckEntryPoint(t.EntryPoint); err != nil {
+	v, ok := parseView(t.EntryPoint)
+	if !ok {
+		return Embed{}, ErrBadEntryPoint
+	}
+	if len(t.Params) > 0 && !strings.HasPrefix(t.EntryPoint, "/dashboards/") {
+		return Embed{}, ErrBadParams
+	}
+	if err := c.Supports(t.EntryPoint); err != nil {
 		return Embed{}, err
 	}
-	dashboardID, isDashboard := strings.CutPrefix(t.EntryPoint, "/dashboards/")
-	if len(t.Params) > 0 && !isDashboard {
-		return Embed{}, ErrBadParams
+	if v.experience == ExperienceConsole && c.RegisteredUser && c.DashboardExperience && v.dashboardID != "" {
+		v.experience = ExperienceDashboard
 	}
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.Timeout { // the caller's, when sooner
 		var cancel context.CancelFunc
@@ -115,21 +129,21 @@ func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, er
 	}
 	ctx, throttled := watchThrottling(ctx)
 	var (
-		out       embedOutput
-		err       error
-		op        string
-		dashboard = c.RegisteredUser && c.DashboardExperience && isDashboard
+		out embedOutput
+		err error
+		op  string
 	)
 	if c.RegisteredUser {
 		op = "GenerateEmbedUrlForRegisteredUser"
-		out, err = c.registeredUser(ctx, id, t.EntryPoint, dashboard, dashboardID)
+		out, err = c.registeredUser(ctx, id, t.EntryPoint, v)
 	} else {
 		op = "GetSessionEmbedUrl"
 		out, err = c.session(ctx, id, t.EntryPoint)
 	}
 	if err != nil {
 		e := throttledTimeout(classify(op, err), throttled)
-		if errors.Is(e, ErrAccessDenied) && !dashboard && c.isReader(ctx, id) {
+		// Only the console refuses readers; the other experiences are theirs too.
+		if errors.Is(e, ErrAccessDenied) && v.experience == ExperienceConsole && c.isReader(ctx, id) {
 			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
 		}
 		return Embed{}, e
@@ -140,7 +154,7 @@ func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, er
 	}
 	return Embed{
 		URL: withParams(aws.ToString(out.url), t.Params), RequestID: aws.ToString(out.requestID),
-		ExpiresAt: now().Add(URLLifetime), Dashboard: dashboard,
+		ExpiresAt: now().Add(URLLifetime), Dashboard: v.experience == ExperienceDashboard, Experience: v.experience,
 	}, nil
 }
 
@@ -167,12 +181,30 @@ func (c *Client) session(ctx context.Context, id Identity, entryPoint string) (e
 
 // registeredUser always names the user by ARN, with the gateway's own
 // credentials (IAM-federated users too).
-func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint string, dashboard bool, dashboardID string) (embedOutput, error) {
+func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint string, v view) (embedOutput, error) {
 	exp := &types.RegisteredUserEmbeddingExperienceConfiguration{}
-	if dashboard {
-		exp.Dashboard = &types.RegisteredUserDashboardEmbeddingConfiguration{InitialDashboardId: aws.String(dashboardID)}
-	} else {
-		exp.QuickSightConsole = &types.RegisteredUserQuickSightConsoleEmbeddingConfiguration{InitialPath: aws.String(entryPoint)}
+	switch v.experience {
+	case ExperienceDashboard:
+		exp.Dashboard = &types.RegisteredUserDashboardEmbeddingConfiguration{
+			InitialDashboardId:    aws.String(v.dashboardID),
+			FeatureConfigurations: dashboardFeatures.build(c.DashboardFeatures, c.amazonQ(id)),
+		}
+	case ExperienceQnA:
+		exp.GenerativeQnA = &types.RegisteredUserGenerativeQnAEmbeddingConfiguration{}
+		if v.topicID != "" {
+			exp.GenerativeQnA.InitialTopicId = aws.String(v.topicID)
+		}
+	case ExperienceVisual:
+		exp.DashboardVisual = &types.RegisteredUserDashboardVisualEmbeddingConfiguration{
+			InitialDashboardVisualId: &types.DashboardVisualId{
+				DashboardId: aws.String(v.dashboardID), SheetId: aws.String(v.sheetID), VisualId: aws.String(v.visualID),
+			},
+		}
+	default:
+		exp.QuickSightConsole = &types.RegisteredUserQuickSightConsoleEmbeddingConfiguration{
+			InitialPath:           aws.String(entryPoint),
+			FeatureConfigurations: consoleFeatures.build(c.ConsoleFeatures, c.amazonQ(id)),
+		}
 	}
 	out, err := c.API.GenerateEmbedUrlForRegisteredUser(ctx, &quicksight.GenerateEmbedUrlForRegisteredUserInput{
 		AwsAccountId:             aws.String(c.AccountID),
@@ -185,6 +217,21 @@ func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint str
 		return embedOutput{}, err
 	}
 	return embedOutput{out.EmbedUrl, out.RequestId}, nil
+}
+
+// amazonQ reports whether the q-* features are for id: for everyone
+// without AmazonQGroups, else for members of one of them. A user whose
+// groups the session did not keep is not a member.
+func (c *Client) amazonQ(id Identity) bool {
+	if len(c.AmazonQGroups) == 0 {
+		return true
+	}
+	for _, g := range id.Groups {
+		if slices.Contains(c.AmazonQGroups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // isReader is a diagnosis made only after AccessDenied: QuickSight refuses

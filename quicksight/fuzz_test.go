@@ -16,7 +16,9 @@ import (
 
 // FuzzCheckEntryPoint compares CheckEntryPoint with the forms the console
 // accepts, written out without the package's regexp: a start page, or
-// /dashboards/ or /analyses/ and an id of 1-512 letters, digits, _ or -.
+// /dashboards/ or /analyses/ and an id of 1-512 letters, digits, _ or -;
+// and the registered-user API's others: /qna, /qna/ and a topic id of at
+// most 256 of those, /visual/ and three such ids; at most 1000 bytes.
 func FuzzCheckEntryPoint(f *testing.F) {
 	for _, ep := range []string{
 		"/start", "/start/analyses", "/start/dashboards", "/start/favorites", "/start/",
@@ -24,6 +26,9 @@ func FuzzCheckEntryPoint(f *testing.F) {
 		"/dashboards/../start", "/dashboards/a%2Fb", "/dashboards/a?x=1", "/dashboards/é",
 		"/dashboards/a\n", "/Dashboards/a", "/dashboards/" + strings.Repeat("a", 512),
 		"/analyses/" + strings.Repeat("a", 513),
+		"/qna", "/qna/", "/qna/t-1", "/qna/a/b", "/qna/" + strings.Repeat("t", 257),
+		"/visual/d/s/v", "/visual/d/s", "/visual/d/s/v/", "/visual//s/v", "/visual/d/s%2Fv",
+		"/visual/" + strings.Repeat("d", 512) + "/" + strings.Repeat("s", 480) + "/v",
 	} {
 		f.Add(ep)
 	}
@@ -39,25 +44,40 @@ func FuzzCheckEntryPoint(f *testing.F) {
 }
 
 func consoleEntryPoint(ep string) bool {
+	if len(ep) > 1000 {
+		return false
+	}
 	switch ep {
-	case "/start", "/start/analyses", "/start/dashboards", "/start/favorites":
+	case "/start", "/start/analyses", "/start/dashboards", "/start/favorites", "/qna":
 		return true
 	}
 	for _, prefix := range []string{"/dashboards/", "/analyses/"} {
-		id, ok := strings.CutPrefix(ep, prefix)
-		if !ok || len(id) < 1 || len(id) > 512 {
-			continue
-		}
-		plain := true
-		for i := 0; i < len(id); i++ {
-			c := id[i]
-			plain = plain && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-')
-		}
-		if plain {
+		if id, ok := strings.CutPrefix(ep, prefix); ok && plainID(id, 512) {
 			return true
 		}
 	}
+	if id, ok := strings.CutPrefix(ep, "/qna/"); ok && plainID(id, 256) {
+		return true
+	}
+	if ids, ok := strings.CutPrefix(ep, "/visual/"); ok {
+		parts := strings.Split(ids, "/")
+		return len(parts) == 3 && plainID(parts[0], 512) && plainID(parts[1], 512) && plainID(parts[2], 512)
+	}
 	return false
+}
+
+// plainID reports whether id is 1 to longest letters, digits, _ or -.
+func plainID(id string, longest int) bool {
+	if len(id) < 1 || len(id) > longest {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // FuzzParseParams parses a deep link's query as a browser sends it and

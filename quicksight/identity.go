@@ -26,6 +26,10 @@ type Identity struct {
 	// Creds, in iam mode, are the role session's credentials: the embed
 	// call is signed with them and sends no UserArn.
 	Creds aws.CredentialsProvider
+	// Groups are the signed-in user's groups (those the session keeps),
+	// which Client.AmazonQGroups reads. Mappers leave it empty: the
+	// handlers fill it in for the embed call.
+	Groups []string
 }
 
 // Mapper finds the QuickSight identity of a signed-in user. Errors wrap

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -183,7 +184,7 @@ func TestLookupMapperListing(t *testing.T) {
 			if !errors.Is(err, s.wantErr) {
 				t.Errorf("%s: Identity(%q) = %+v, %v; want %v", s.name, s.email, got, err, s.wantErr)
 			}
-		} else if err != nil || got != s.want {
+		} else if err != nil || !reflect.DeepEqual(got, s.want) {
 			t.Errorf("%s: Identity(%q) = %+v, %v; want %+v", s.name, s.email, got, err, s.want)
 		}
 		if calls := ops(since(sim, n)); !maps.Equal(calls, s.calls) {
@@ -374,7 +375,7 @@ func TestLookupMapperByName(t *testing.T) {
 			if !errors.Is(err, s.wantErr) {
 				t.Errorf("%s: Identity = %+v, %v; want %v", s.name, got, err, s.wantErr)
 			}
-		} else if err != nil || got != s.want {
+		} else if err != nil || !reflect.DeepEqual(got, s.want) {
 			t.Errorf("%s: Identity = %+v, %v; want %+v", s.name, got, err, s.want)
 		}
 		if calls := ops(since(sim, n)); !maps.Equal(calls, s.calls) {
@@ -409,7 +410,7 @@ func TestRegisterMapper(t *testing.T) {
 
 			id, err := m.Identity(t.Context(), tt.p)
 			wantID := Identity{UserARN: sim.UserARN(tt.wantNS, tt.wantUser), Role: tt.wantRole}
-			if err != nil || id != wantID {
+			if err != nil || !reflect.DeepEqual(id, wantID) {
 				t.Fatalf("first view = %+v, %v; want %+v", id, err, wantID)
 			}
 			if calls, want := ops(sim.Calls()), map[string]int{"ListUsers": 1, "RegisterUser": 1}; !maps.Equal(calls, want) {
@@ -432,7 +433,7 @@ func TestRegisterMapper(t *testing.T) {
 			}
 
 			n := len(sim.Calls())
-			if id, err := m.Identity(t.Context(), tt.p); err != nil || id != wantID {
+			if id, err := m.Identity(t.Context(), tt.p); err != nil || !reflect.DeepEqual(id, wantID) {
 				t.Errorf("second view = %+v, %v; want %+v", id, err, wantID)
 			}
 			if calls := since(sim, n); len(calls) != 0 {
@@ -456,7 +457,7 @@ func TestRegisterMapperConcurrent(t *testing.T) {
 		return m.Identity(t.Context(), Person{Claims: claims{"email": "new@corp.test"}, Role: "AUTHOR"})
 	})
 	for i := range ids {
-		if errs[i] != nil || ids[i] != want {
+		if errs[i] != nil || !reflect.DeepEqual(ids[i], want) {
 			t.Errorf("view %d = %+v, %v; want %+v", i, ids[i], errs[i], want)
 		}
 	}
@@ -502,7 +503,7 @@ func TestRegisterMapperRace(t *testing.T) {
 				if !errors.Is(err, ErrNoMapping) {
 					t.Errorf("Identity = %+v, %v; want ErrNoMapping", id, err)
 				}
-			} else if want := (Identity{UserARN: arn, Role: tt.wantRole}); err != nil || id != want {
+			} else if want := (Identity{UserARN: arn, Role: tt.wantRole}); err != nil || !reflect.DeepEqual(id, want) {
 				t.Errorf("Identity = %+v, %v; want %+v", id, err, want)
 			}
 			calls := since(sim, n)
@@ -517,7 +518,7 @@ func TestRegisterMapperRace(t *testing.T) {
 			// above all no second RegisterUser.
 			n = len(sim.Calls())
 			again, errAgain := m.Identity(t.Context(), p)
-			if again != id || (errAgain == nil) != (err == nil) {
+			if !reflect.DeepEqual(again, id) || (errAgain == nil) != (err == nil) {
 				t.Errorf("second view = %+v, %v; want the first view's answer %+v, %v", again, errAgain, id, err)
 			}
 			if calls := since(sim, n); len(calls) != 0 {
@@ -555,7 +556,7 @@ func TestDirectoryIdentityRegion(t *testing.T) {
 				if !errors.As(err, &e) || !errors.Is(err, ErrAccessDenied) || !strings.Contains(e.Hint, "QSGATE_QUICKSIGHT_IDENTITY_REGION=us-east-1") {
 					t.Errorf("Identity = %+v, %v; want *Error of kind ErrAccessDenied with a hint naming QSGATE_QUICKSIGHT_IDENTITY_REGION=us-east-1", id, err)
 				}
-			} else if want := (Identity{UserARN: alice, Role: "AUTHOR"}); err != nil || id != want {
+			} else if want := (Identity{UserARN: alice, Role: "AUTHOR"}); err != nil || !reflect.DeepEqual(id, want) {
 				t.Errorf("Identity = %+v, %v; want %+v", id, err, want)
 			}
 			if got := dir.Region(); got != tt.wantRegion {

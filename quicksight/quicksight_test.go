@@ -123,9 +123,12 @@ func TestReadUserMapErrors(t *testing.T) {
 }
 
 func TestCheckEntryPoint(t *testing.T) {
-	good := []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites", "/dashboards/abc-1_2", "/analyses/" + strings.Repeat("x", 512)}
+	good := []string{"/start", "/start/analyses", "/start/dashboards", "/start/favorites", "/dashboards/abc-1_2", "/analyses/" + strings.Repeat("x", 512),
+		"/qna", "/qna/topic-1_a", "/qna/" + strings.Repeat("t", 256), "/visual/d-1/s_2/v3", "/visual/" + strings.Repeat("d", 512) + "/s/v"}
 	bad := []string{"", "/", "/start/", "/start/other", "/dashboards/", "/dashboards/a/b", "/dashboards/..", "/dashboards/a%2Fb",
-		"/dashboards/a?b", "/dashboards/a#b", "/dashboards/a b", "/dashboards/é", "/analyses/" + strings.Repeat("x", 513), "/users/x", "start"}
+		"/dashboards/a?b", "/dashboards/a#b", "/dashboards/a b", "/dashboards/é", "/analyses/" + strings.Repeat("x", 513), "/users/x", "start",
+		"/qna/", "/qna/a/b", "/qna/a.b", "/qna/" + strings.Repeat("t", 257), "/QnA", "/visual/", "/visual/d/s", "/visual/d/s/", "/visual/d//v",
+		"/visual/d/s/v/x", "/visual/../s/v", "/visual/d/s%2Fx/v", "/visual/d/s/v?x", "/visual/" + strings.Repeat("d", 512) + "/" + strings.Repeat("s", 512) + "/v"}
 	for _, ep := range good {
 		if err := CheckEntryPoint(ep); err != nil {
 			t.Errorf("CheckEntryPoint(%q) = %v, want nil", ep, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestSharedEntryMustMatchItsKey(t *testing.T) {
 			m := NewLookupMapper(dir, nil, time.Hour).Share(shared)
 			n := len(sim.Calls())
 			got, err := m.Identity(t.Context(), person("alice@corp.test"))
-			if want := (Identity{UserARN: alice, Role: "AUTHOR"}); err != nil || got != want {
+			if want := (Identity{UserARN: alice, Role: "AUTHOR"}); err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("Identity = %+v, %v; want %+v (from QuickSight, not the planted entry)", got, err, want)
 			}
 			if calls := ops(since(sim, n)); !maps.Equal(calls, map[string]int{"ListUsers": 1}) {
