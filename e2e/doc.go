@@ -26,7 +26,13 @@
 //     (a sign-in started on one finishes on the other), page views alternate,
 //     shutdown drains an in-flight request, a rolling restart under load
 //     fails no request, and forged forwarding headers never reach a redirect.
-//   - requirements_test.go: finding chromium and nginx, and the skips.
+//   - accessibility_test.go: axe-core (WCAG 2.0 and 2.1 A and AA, and best
+//     practices) finds no violation on any page of the portal in the states
+//     the browser tests reach: sign-in (the provider's), home (a list,
+//     filtered to nothing, a reader's, nothing shared), embed (the console,
+//     the sign-in-again notice), the 403, 404 and 400 pages, signed out.
+//   - requirements_test.go: finding chromium, nginx and axe-core, and the
+//     skips.
 //
 // The gateway binary is built once per run (with -race when the tests run
 // with -race) and started as `qsgate serve` with the demo settings in its
@@ -43,9 +49,12 @@
 //
 // They need chromium (/usr/bin/chromium: apt-get install chromium) and nginx
 // (apt-get install nginx; /usr/sbin/nginx is found outside PATH too), or the
-// paths in QSGATE_E2E_CHROMIUM and QSGATE_E2E_NGINX. Without them the tests
-// skip, saying what is missing; with QSGATE_E2E=1 they fail instead, so CI
-// cannot pass without running them. They always skip with -short.
+// paths in QSGATE_E2E_CHROMIUM and QSGATE_E2E_NGINX; TestAccessibility also
+// needs axe-core's axe.min.js, which `npm ci --prefix e2e` puts in
+// e2e/node_modules/ (ignored by git) at the version e2e/package-lock.json
+// pins, or the path in QSGATE_E2E_AXE. Without them the tests skip, saying
+// what is missing; with QSGATE_E2E=1 they fail instead, so CI cannot pass
+// without running them. They always skip with -short.
 //
 // Logs of every gateway, nginx and the demo provider and simulator, and the
 // screenshots, are written under e2e/out/ (ignored by git); a failing test

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +12,8 @@ import (
 )
 
 // This file decides whether the end-to-end tests can run: they skip when
-// chromium or nginx is missing (or with -short), and fail instead under
-// QSGATE_E2E=1.
+// chromium, nginx or axe-core is missing (or with -short), and fail instead
+// under QSGATE_E2E=1.
 
 // A tool is a program the tests drive.
 type tool struct {
@@ -29,6 +30,52 @@ var (
 	nginxTool = tool{name: "nginx", envVar: "QSGATE_E2E_NGINX",
 		names: []string{"nginx"}, paths: []string{"/usr/sbin/nginx"}, install: "apt-get install nginx"}
 )
+
+// axe-core's browser build, injected into the pages by
+// accessibility_test.go: where `npm ci --prefix e2e` installs the version
+// package-lock.json pins (relative to e2e/, where go test runs the tests),
+// or the file QSGATE_E2E_AXE names.
+const (
+	axeEnv     = "QSGATE_E2E_AXE"
+	axeDefault = "node_modules/axe-core/axe.min.js"
+	axeInstall = "npm ci --prefix e2e installs the version e2e/package-lock.json pins"
+)
+
+// findAxe returns the path of axe.min.js, or why it was not found.
+func findAxe() (string, error) {
+	p, where := axeDefault, "e2e/"+axeDefault
+	if v := os.Getenv(axeEnv); v != "" {
+		p, where = v, axeEnv+"="+v
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("axe-core not found: no %s (%s, or set %s to an axe.min.js)", where, axeInstall, axeEnv)
+	case err != nil:
+		return "", fmt.Errorf("axe-core not found: %s: %v", where, err)
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("axe-core not found: %s is not a regular file", where)
+	}
+	return p, nil
+}
+
+// requireAxe returns the source of axe.min.js and its path, skipping or
+// failing (QSGATE_E2E=1) the test as requireTools does when it is missing.
+func requireAxe(t *testing.T) (src, path string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	path, err := findAxe()
+	if err != nil {
+		lacking(t, err.Error())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), path
+}
 
 // find returns the tool's path, or why it was not found.
 func (tl tool) find() (string, error) {
@@ -83,13 +130,19 @@ func requireTools(t *testing.T, tools ...tool) []string {
 		paths = append(paths, p)
 	}
 	if len(missing) > 0 {
-		msg := strings.Join(missing, "; ")
-		if os.Getenv("QSGATE_E2E") == "1" {
-			t.Fatalf("QSGATE_E2E=1 requires the end-to-end tests, but %s", msg)
-		}
-		t.Skip(msg + " (QSGATE_E2E=1 makes this a failure)")
+		lacking(t, strings.Join(missing, "; "))
 	}
 	return paths
+}
+
+// lacking skips the test for want of a prerequisite, or fails it under
+// QSGATE_E2E=1, saying what is missing (msg).
+func lacking(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("QSGATE_E2E") == "1" {
+		t.Fatalf("QSGATE_E2E=1 requires the end-to-end tests, but %s", msg)
+	}
+	t.Skip(msg + " (QSGATE_E2E=1 makes this a failure)")
 }
 
 // TestToolLookup checks the lookup behind the skips, so that a skip names
@@ -148,6 +201,46 @@ func TestToolLookup(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatalf("find() = %q, want an error", got)
+			}
+			for _, w := range tc.wantErrs {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAxeLookup checks the message that says how to get axe-core: it needs
+// nothing installed.
+func TestAxeLookup(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "axe.min.js")
+	if err := os.WriteFile(file, []byte("/* axe */"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		env      string // QSGATE_E2E_AXE
+		want     string // the path found, or
+		wantErrs []string
+	}{
+		{name: "variable names the file", env: file, want: file},
+		{name: "variable names a missing file", env: filepath.Join(dir, "none.js"),
+			wantErrs: []string{"axe-core not found: no QSGATE_E2E_AXE=" + filepath.Join(dir, "none.js"), "npm ci --prefix e2e"}},
+		{name: "variable names a folder", env: dir, wantErrs: []string{"is not a regular file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(axeEnv, tc.env)
+			got, err := findAxe()
+			if tc.wantErrs == nil {
+				if err != nil || got != tc.want {
+					t.Fatalf("findAxe() = %q, %v; want %q", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("findAxe() = %q, want an error", got)
 			}
 			for _, w := range tc.wantErrs {
 				if !strings.Contains(err.Error(), w) {
