@@ -3,7 +3,9 @@
 // the console says so, or the user presses Reload) it asks the portal for a
 // fresh single-use URL (/api/embed-url) and swaps the iframe's source. When
 // the portal session itself has ended it offers to sign in again and come
-// back to the same page. It never stores or logs a URL.
+// back to the same page. "Open in a new tab" asks for a fresh URL the same
+// way and opens it as a page of its own, for browsers that keep
+// QuickSight's cookies from the frame. It never stores or logs a URL.
 (function () {
   "use strict";
   var frame = document.getElementById("qs-console");
@@ -18,6 +20,7 @@
   var seconds = parseInt(frame.dataset.sessionSeconds, 10) || 0;
   var timer = null;
   var busy = false;
+  var opening = false;
 
   function say(text) {
     notice.textContent = text;
@@ -44,12 +47,11 @@
     }
   }
 
-  function refresh() {
-    if (busy) {
-      return;
-    }
-    busy = true;
-    fetch(api, {
+  // fresh asks the portal for a new single-use embed URL and resolves to
+  // it, or to null once it has said why there is none (signed out, busy,
+  // refused). again, if given, runs after the wait a Retry-After names.
+  function fresh(again) {
+    return fetch(api, {
       headers: { "X-Qsgate-Fetch": "1", "Accept": "application/json" },
       credentials: "same-origin",
       cache: "no-store"
@@ -59,27 +61,59 @@
         return null;
       }
       return r.json().then(function (body) {
-        if (r.ok) {
-          return body;
+        if (r.ok && body.embedUrl) {
+          return body.embedUrl;
         }
         say((body.error || "QuickSight could not be opened") + ". " + (body.message || ""));
         var wait = parseInt(r.headers.get("Retry-After"), 10);
-        if (wait > 0) {
-          setTimeout(refresh, wait * 1000);
+        if (again && wait > 0) {
+          setTimeout(again, wait * 1000);
         }
         return null;
       });
-    }).then(function (body) {
-      if (body && body.embedUrl) {
-        frame.src = body.embedUrl;
+    }).catch(function () {
+      say("The portal could not be reached. Check your connection, then try again.");
+      return null;
+    });
+  }
+
+  function refresh() {
+    if (busy) {
+      return;
+    }
+    busy = true;
+    fresh(refresh).then(function (url) {
+      if (url) {
+        frame.src = url;
         frame.dataset.swaps = String((parseInt(frame.dataset.swaps, 10) || 0) + 1);
         say("");
         schedule();
       }
-    }).catch(function () {
-      say("The portal could not be reached. Check your connection, then press Reload.");
     }).finally(function () {
       busy = false;
+    });
+  }
+
+  // openInNewTab opens a fresh console as a top-level page. There
+  // QuickSight's cookies are first-party, which browsers that block
+  // third-party cookies (Safari, private windows) keep; in the frame they
+  // are dropped and the console stays blank or says "Not authorized". The
+  // URL is fetched on each press, never kept or reused; noopener leaves the
+  // new page no handle on this one. The frame is left as it is. A press
+  // while a URL is on its way does nothing.
+  function openInNewTab() {
+    if (opening) {
+      return;
+    }
+    opening = true;
+    fresh(null).then(function (url) {
+      if (url) {
+        window.open(url, "_blank", "noopener,noreferrer");
+        // With noopener the browser says nothing of a blocked pop-up.
+        say("QuickSight opened in a new tab. If none opened, allow pop-ups for this portal and press Open in a new tab again.");
+      }
+    }).finally(function () {
+      opening = false;
     });
   }
 
@@ -93,5 +127,12 @@
   });
   reload.hidden = false;
   reload.addEventListener("click", refresh);
+  Array.prototype.forEach.call(document.querySelectorAll("[data-new-tab]"), function (el) {
+    el.hidden = false;
+    var button = el.tagName === "BUTTON" ? el : el.querySelector("button");
+    if (button) {
+      button.addEventListener("click", openInNewTab);
+    }
+  });
   schedule();
 })();
