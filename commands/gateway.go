@@ -130,7 +130,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
 		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
-		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.Access.GroupsUsed(),
+		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.GroupsKept(),
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
@@ -153,6 +153,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		RegisteredUser:      cfg.QuickSightAPI == "registered-user",
 		AllowedDomains:      cfg.AllowedDomains,
 		DashboardExperience: cfg.DashboardExperience == "dashboard",
+		ConsoleFeatures:     cfg.ConsoleFeatures,
+		DashboardFeatures:   cfg.DashboardFeatures,
+		AmazonQGroups:       cfg.AmazonQGroups,
 	}
 	var catalog handlers.ContentLister // a nil interface when off: handlers check it
 	if cfg.HomeList {

@@ -90,7 +90,16 @@ type Config struct {
 	// DashboardExperience is QSGATE_DASHBOARD_EXPERIENCE: "console" or
 	// "dashboard" (read-only, open to readers; registered-user API only).
 	DashboardExperience string
-	PortalTitle         string // QSGATE_PORTAL_TITLE
+	// ConsoleFeatures and DashboardFeatures are QSGATE_CONSOLE_FEATURES and
+	// QSGATE_DASHBOARD_FEATURES: what the registered-user API turns on in
+	// the console and the Dashboard experience, in the documented order.
+	ConsoleFeatures, DashboardFeatures []string
+	// AmazonQGroups is QSGATE_AMAZON_Q_GROUPS: when set, only members of
+	// these groups get the q-* features.
+	AmazonQGroups []string
+	// QnA is QSGATE_QNA: the home page offers Generative Q&A.
+	QnA         bool
+	PortalTitle string // QSGATE_PORTAL_TITLE
 	// HomeList is QSGATE_HOME_LIST: the home page lists the user's
 	// dashboards and analyses (SearchDashboards, SearchAnalyses).
 	HomeList bool
@@ -223,6 +232,10 @@ func EditableClaims(claims []string) []string {
 // serve logs each at start.
 func (c Config) Warnings() []string {
 	var w []string
+	if len(c.DashboardFeatures) > 0 && c.DashboardExperience != "dashboard" {
+		w = append(w, "QSGATE_DASHBOARD_FEATURES is set but QSGATE_DASHBOARD_EXPERIENCE=console: dashboards open in the console, "+
+			"which takes QSGATE_CONSOLE_FEATURES; the Dashboard experience's features are not used")
+	}
 	if c.UserMapping == "template" && c.TrustEditableClaims {
 		if editable := EditableClaims(c.TemplateClaims); len(editable) > 0 {
 			w = append(w, "QSGATE_TRUST_EDITABLE_CLAIMS=true: the ARN template reads "+strings.Join(editable, ", ")+
@@ -288,6 +301,48 @@ func (r reader) embedding(c *Config) {
 	if len(c.AllowedDomains) > 3 {
 		r.p.Add("QSGATE_ALLOWED_EMBED_DOMAINS", "QuickSight takes at most 3 domains, and QSGATE_PUBLIC_URL is one of them: got %d in all", len(c.AllowedDomains))
 	}
+}
+
+// features reads the registered-user API's feature lists, Amazon Q's
+// groups and QSGATE_QNA. They are read whatever the API, so that a list
+// meant for the registered-user API is refused, not ignored, with the
+// session API.
+func (r reader) features(c *Config) {
+	session := c.QuickSightAPI != "registered-user"
+	for _, f := range []struct {
+		name  string
+		check func([]string) ([]string, error)
+		to    *[]string
+	}{
+		{"QSGATE_CONSOLE_FEATURES", quicksight.CheckConsoleFeatures, &c.ConsoleFeatures},
+		{"QSGATE_DASHBOARD_FEATURES", quicksight.CheckDashboardFeatures, &c.DashboardFeatures},
+	} {
+		names := access.List(r.str(f.name, ""))
+		if len(names) == 0 {
+			continue
+		}
+		if session {
+			r.p.Add(f.name, "needs QSGATE_QUICKSIGHT_API=registered-user: GetSessionEmbedUrl cannot turn features on; set QSGATE_QUICKSIGHT_API=registered-user, or leave %s empty", f.name)
+		}
+		checked, err := f.check(names)
+		if err != nil {
+			r.p.Add(f.name, "%v", err)
+		}
+		*f.to = checked
+	}
+	c.AmazonQGroups = access.List(r.str("QSGATE_AMAZON_Q_GROUPS", ""))
+	c.QnA = r.boolean("QSGATE_QNA")
+	if c.QnA && session {
+		r.p.Add("QSGATE_QNA", "needs QSGATE_QUICKSIGHT_API=registered-user (GetSessionEmbedUrl has only the console); set it, or QSGATE_QNA=false")
+	}
+}
+
+// GroupsKept are the groups a session keeps of the groups claim: those the
+// access policy looks at and QSGATE_AMAZON_Q_GROUPS.
+func (c Config) GroupsKept() []string {
+	gs := append(c.Access.GroupsUsed(), c.AmazonQGroups...)
+	slices.Sort(gs)
+	return slices.Compact(gs)
 }
 
 // embedDomainRE is an https origin, or a wildcard subdomain origin as
@@ -411,6 +466,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Access = r.policy(c.Namespace)
 	r.crossChecks(&c)
 	r.embedding(&c)
+	r.features(&c)
 	r.sessions(&c)
 	if len(p) > 0 {
 		return Config{}, p
@@ -489,6 +545,12 @@ func (c Config) Summary() string {
 		line("AllowedDomains", strings.Join(c.AllowedDomains, " "))
 	}
 	line("QSGATE_DASHBOARD_EXPERIENCE", c.DashboardExperience)
+	if c.QuickSightAPI == "registered-user" {
+		for _, l := range c.FeatureLines() {
+			line(l[0], l[1])
+		}
+		line("QSGATE_QNA", strconv.FormatBool(c.QnA))
+	}
 	line("QSGATE_PORTAL_TITLE", c.PortalTitle)
 	line("QSGATE_HOME_LIST", strconv.FormatBool(c.HomeList))
 	line("QSGATE_EMBED_RATE", c.EmbedRate.String()+" per user")
@@ -505,6 +567,30 @@ func (c Config) Summary() string {
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
 	line("QSGATE_LOG_FORMAT", c.LogFormat)
 	return b.String()
+}
+
+// FeatureLines are the features per experience, as check-config and
+// doctor print them: the setting, then what it turns on and for whom.
+func (c Config) FeatureLines() [][2]string {
+	describe := func(names []string) string {
+		if len(names) == 0 {
+			return "(none: QuickSight's defaults, newer features off)"
+		}
+		s := strings.Join(names, ", ")
+		if len(c.AmazonQGroups) > 0 && slices.ContainsFunc(names, quicksight.IsAmazonQFeature) {
+			s += " (q-* only for members of " + strings.Join(c.AmazonQGroups, ", ") + ")"
+		}
+		return s
+	}
+	dashboard := describe(c.DashboardFeatures)
+	if len(c.DashboardFeatures) > 0 && c.DashboardExperience != "dashboard" {
+		dashboard += " (not used: dashboards open in the console)"
+	}
+	return [][2]string{
+		{"QSGATE_CONSOLE_FEATURES", describe(c.ConsoleFeatures)},
+		{"QSGATE_DASHBOARD_FEATURES", dashboard},
+		{"QSGATE_AMAZON_Q_GROUPS", cmp.Or(strings.Join(c.AmazonQGroups, ","), "(none: the q-* features for everyone)")},
+	}
 }
 
 func durationOrOff(d time.Duration) string {

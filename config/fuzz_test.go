@@ -33,6 +33,8 @@ var fuzzVars = []string{
 	"QSGATE_AUTHOR_GROUPS", "QSGATE_DEFAULT_ROLE", "QSGATE_ALLOWED_EMAIL_DOMAINS",
 	"QSGATE_NAMESPACE_RULES", "QSGATE_SIGNIN_RATE", "QSGATE_SIGNIN_RATE_PER_ADDRESS",
 	"QSGATE_MAX_SESSIONS_PER_USER", "QSGATE_MAX_CONNECTIONS", "QSGATE_TRUST_EDITABLE_CLAIMS",
+	"QSGATE_CONSOLE_FEATURES", "QSGATE_DASHBOARD_FEATURES", "QSGATE_AMAZON_Q_GROUPS",
+	"QSGATE_QNA",
 }
 
 // fuzzVar is name's index in fuzzVars, for seeds.
@@ -72,6 +74,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add(fuzzVar("QSGATE_USER_ARN_TEMPLATE"), "arn:aws:quicksight:{identity_region}:{account_id}:user/{namespace}/{nickname}", fuzzVar("QSGATE_QUICKSIGHT_ACCOUNT_ID"), "12345", fuzzVar("QSGATE_QUICKSIGHT_IDENTITY_REGION"), "mars-1", "client-secret-value", "", "")
 	f.Add(fuzzVar("QSGATE_USER_MAPPING"), "iam", fuzzVar("QSGATE_IAM_ROLE_ARN"), "arn:aws:iam::123456789012:user/bob", fuzzVar("QSGATE_TRUSTED_PROXIES"), "0.0.0.0/0,10.0.0.300", "client-secret-value", key, "")
 	f.Add(fuzzVar("QSGATE_QUICKSIGHT_API"), "registered-user", fuzzVar("QSGATE_ALLOWED_EMBED_DOMAINS"), "https://a.example.com,http://b.example.com,https://*.c.example.com", fuzzVar("QSGATE_DASHBOARD_EXPERIENCE"), "dashboard", "client-secret-value", key, "")
+	f.Add(fuzzVar("QSGATE_QUICKSIGHT_API"), "registered-user", fuzzVar("QSGATE_CONSOLE_FEATURES"), "state-persistence,bookmarks", fuzzVar("QSGATE_AMAZON_Q_GROUPS"), "qs-pro, ,qs-pro", "client-secret-value", key, "")
+	f.Add(fuzzVar("QSGATE_DASHBOARD_FEATURES"), "bookmarks", fuzzVar("QSGATE_QNA"), "true", fuzzVar("QSGATE_DASHBOARD_EXPERIENCE"), "console", "client-secret-value", key, "")
 	f.Fuzz(func(t *testing.T, i1 byte, v1 string, i2 byte, v2 string, i3 byte, v3 string, secret, keys, redisURL string) {
 		env := valid()
 		env["QSGATE_OIDC_CLIENT_SECRET"] = secret

@@ -65,6 +65,10 @@ func settingsRead(t *testing.T) map[string]bool {
 			"QSGATE_QUICKSIGHT_API":        "registered-user",
 			"QSGATE_ALLOWED_EMBED_DOMAINS": "https://*.example.com",
 			"QSGATE_DASHBOARD_EXPERIENCE":  "dashboard",
+			"QSGATE_CONSOLE_FEATURES":      "state-persistence,q-data-qna",
+			"QSGATE_DASHBOARD_FEATURES":    "bookmarks",
+			"QSGATE_AMAZON_Q_GROUPS":       "qs-pro",
+			"QSGATE_QNA":                   "true",
 		}},
 		{"operations and opt-ins", map[string]string{
 			"QSGATE_METRICS_ADDR":        "127.0.0.1:9090",
