@@ -70,6 +70,16 @@ func TestAccessibility(t *testing.T) {
 				tab.do(t, "type in the filter", chromedp.SendKeys(chromedp.CSS("#content-filter"), "no such name"))
 				tab.waitVisible(t, "#content-none")
 			}},
+			{name: "503 page that retries itself, stopped", reach: func(t *testing.T, tab *tab) {
+				p.st.Sim.FailNext(50, "ThrottlingException") // past the SDK's retries
+				openAt(p, "/embed/start", 503)(t, tab)
+				p.st.Sim.FailNext(0, "")
+				tab.waitVisible(t, "#auto-retry-stop")
+				tab.do(t, "press Stop", chromedp.Click(chromedp.CSS("#auto-retry-stop")))
+				if got := tab.text(t, "#auto-retry-text"); !strings.Contains(got, "Stopped") {
+					t.Fatalf("after Stop the page says %q, want that it stopped", got)
+				}
+			}},
 			{name: "404 page", reach: openAt(p, "/no-such-page", 404)},
 			{name: "400 page (bad id)", reach: openAt(p, "/embed/dashboards/bad.id", 400)},
 			{name: "signed-out page", reach: func(t *testing.T, tab *tab) {

@@ -34,7 +34,8 @@ type page struct {
 	// RetryAfter, in seconds, is sent as the Retry-After header when set;
 	// an error that knows better (a rate limit) overrides it.
 	RetryAfter string
-	// AutoRetry makes the page reload itself after RetryAfter.
+	// AutoRetry makes the page reload itself after RetryAfter, counting
+	// down, with a Stop button (static/js/retry.js).
 	AutoRetry bool
 }
 
@@ -196,6 +197,14 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		if p.Action == tryAgain {
 			p.Action = &link{Href: c.Request().URL.RequestURI(), Label: tryAgain.Label}
 		}
+		if p.AutoRetry {
+			// The page's countdown is a script of our own.
+			logoutOrigin := ""
+			if d.Auth != nil {
+				logoutOrigin = d.Auth.LogoutOrigin()
+			}
+			c.Response().Header().Set("Content-Security-Policy", retryPagePolicy.header(logoutOrigin, "'none'"))
+		}
 		data := struct {
 			page
 			RequestID string
@@ -206,6 +215,10 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		}
 	}
 }
+
+// retryPagePolicy is the Content-Security-Policy of a page that retries
+// itself: the default one, with our own scripts.
+var retryPagePolicy = &policyCache{script: true}
 
 // retryAfter is the wait, in whole seconds, an error knows of: a limit's
 // refusal, or the gateway's budget behind a QuickSight error.

@@ -1,5 +1,6 @@
-// Package static holds the portal's stylesheet and its two small scripts
-// (the embed page's session renewal, the home page's filter), embedded in the binary and
+// Package static holds the portal's stylesheet and its small scripts
+// (the embed page's session renewal, the home page's filter, the countdown
+// of a page that retries itself), embedded in the binary and
 // served under /static/, with a content fingerprint so a deploy never serves
 // stale CSS.
 package static
