@@ -179,7 +179,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Draining: draining.Load, Metrics: rec,
 		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, SignInsPerAddress: signInsPerAddress, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
-		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard",
+		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		FrameOrigins: handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion),
 	})

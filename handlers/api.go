@@ -31,12 +31,17 @@ func sameSiteOnly(next echo.HandlerFunc) echo.HandlerFunc {
 
 // embedURLAPI is GET /api/embed-url?entry-point=/dashboards/abc[&p.NAME=VALUE]:
 // {"embedUrl","expiresAt"} for the signed-in user, made exactly as the page
-// makes it (same checks, limits and errors, as JSON). The embed page's
+// makes it (same checks, limits and errors, as JSON). Entry points are the
+// pages' addresses after /embed: /start..., /dashboards/ID, /analyses/ID,
+// /qna, /qna/TOPIC, /visual/DASHBOARD/SHEET/VISUAL. The embed page's
 // script calls it to replace an ended console session.
 func embedURLAPI(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ep := c.QueryParam("entry-point")
 		t, err := target(c, ep)
+		if err == nil {
+			err = supported(d, ep)
+		}
 		if err != nil {
 			return refused(d, err)
 		}

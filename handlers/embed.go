@@ -200,6 +200,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 	if err != nil {
 		return emb, "", "", err
 	}
+	id.Groups = u.Groups // QSGATE_AMAZON_Q_GROUPS reads them (quicksight.Client.AmazonQGroups)
 	emb, err = d.Embeds.EmbedURL(ctx, id, t)
 	took = time.Since(start)
 	if err != nil {

@@ -55,6 +55,8 @@ var errorPages = []struct {
 }{
 	{quicksight.ErrBadEntryPoint, page{Status: 400, Title: "That address is not a QuickSight page",
 		Message: "QuickSight pages are the start page, analyses, dashboards, favorites, or one dashboard or analysis by its id.", Action: toPortal}},
+	{quicksight.ErrNeedsRegisteredUser, page{Status: 404, Title: "This page is not available in this portal",
+		Message: "Q&A and single visuals open only when the portal uses QuickSight's registered-user embedding (QSGATE_QUICKSIGHT_API=registered-user), and this portal does not. Ask your administrator, or open a dashboard from the portal.", Action: toPortal}},
 	{errBadID, page{Status: 400, Title: "That id is not valid",
 		Message: "Dashboard and analysis ids are 1 to 512 letters, digits, underscores or hyphens.", Action: toPortal}},
 	{quicksight.ErrBadParams, page{Status: 400, Title: "Those dashboard filters are not valid",

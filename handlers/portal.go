@@ -26,8 +26,8 @@ const catalogWait = 1500 * time.Millisecond
 
 // home is GET /: who you are, the QuickSight user you map to, the
 // dashboards and analyses you may open (when the listing answers in time),
-// the entry points, a form to open a dashboard or analysis by id, and
-// sign-out.
+// the entry points (Q&A too when d.QnA), a form to open a dashboard or
+// analysis by id, and sign-out.
 func home(d Deps) echo.HandlerFunc {
 	csp := &policyCache{script: true}
 	return func(c echo.Context) error {
@@ -57,8 +57,9 @@ func home(d Deps) echo.HandlerFunc {
 			// ReaderNote: the user is a reader and dashboards open in the
 			// console, which refuses readers.
 			ReaderNote bool
+			QnA        bool // offer Generative Q&A
 		}{u, arn, !canPreview, csrf, d.PortalTitle, items, listed, d.Catalog != nil,
-			quicksight.IsReader(role) && !d.ReadersSeeDashboards})
+			quicksight.IsReader(role) && !d.ReadersSeeDashboards, d.QnA})
 	}
 }
 

@@ -35,6 +35,9 @@ func routes(e *echo.Echo, d Deps) {
 	}
 	e.GET("/embed/dashboards/:id", with(embed(d, itemEntryPoint("/dashboards/")), page...))
 	e.GET("/embed/analyses/:id", with(embed(d, itemEntryPoint("/analyses/")), page...))
+	e.GET("/embed/qna", with(embed(d, qnaEntryPoint(d)), page...))
+	e.GET("/embed/qna/:topic", with(embed(d, qnaEntryPoint(d)), page...))
+	e.GET("/embed/visual/:dashboard/:sheet/:visual", with(embed(d, visualEntryPoint(d)), page...))
 
 	e.GET("/api/embed-url", with(embedURLAPI(d), append([]echo.MiddlewareFunc{sameSiteOnly}, signedIn...)...))
 }

@@ -104,7 +104,10 @@ type Deps struct {
 	// ReadersSeeDashboards is true when dashboards open in the Dashboard
 	// experience, which QuickSight allows readers.
 	ReadersSeeDashboards bool
-	PortalTitle          string // the slim bar's name, and the home page's
+	// QnA is true when the home page offers Amazon Q's Generative Q&A
+	// (QSGATE_QNA; the registered-user API only).
+	QnA         bool
+	PortalTitle string // the slim bar's name, and the home page's
 	// SessionLifetime is the console session's length: the embed page
 	// fetches a fresh URL when it ends.
 	SessionLifetime time.Duration
