@@ -17,26 +17,26 @@ func printHostile(w io.Writer, results []hostileResult, inCgroup bool) {
 	if inCgroup {
 		cg = " cgroup usage / peak MiB | cgroup hit its limit | OOM kills |"
 	}
-	fmt.Fprintln(w, "| scenario | attack connections | gateway RSS before / end / peak MiB | connections open: before / most / at end | times full (`limited_total`) | log bytes written |"+
+	fmt.Fprintln(w, "| scenario | attack connections | gateway RSS before / end / peak MiB | its own (RssAnon) end / most sampled MiB | connections open: before / most / at end | times full (`limited_total`) | log bytes written |"+
 		" signed-in views ok | view p50 / max ms | gateway CPU s | harness CPU s |"+cg+" load avg after |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|"+strings.Repeat("---|", strings.Count(cg, "|"))+"---|")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|"+strings.Repeat("---|", strings.Count(cg, "|"))+"---|")
 	for _, r := range results {
 		peak := mib(r.hwm)
 		if !r.hwmReset { // VmHWM could not be reset: the most sampled instead
-			peak = mib(r.rssSampled) + " (sampled)"
+			peak = mib(r.seen.rss) + " (sampled)"
 		}
 		logged := fmt.Sprintf("%d", r.logBytes)
 		if n := r.t.requests.Load(); r.sc.name == "longpath" && n > 0 {
 			logged = fmt.Sprintf("%d (%d a request)", r.logBytes, r.logBytes/n)
 		}
 		ok, p50, most := legitText(r.legit)
-		end, openEnd, limited, cpu := mib(r.rssEnd), fmt.Sprintf("%.0f", r.openEnd), fmt.Sprintf("%.0f", r.limited), fmt.Sprintf("%.2f", r.gatewayCPU.Seconds())
+		end, anonEnd, openEnd, limited, cpu := mib(r.rssEnd), mib(r.anonEnd), fmt.Sprintf("%.0f", r.openEnd), fmt.Sprintf("%.0f", r.limited), fmt.Sprintf("%.2f", r.gatewayCPU.Seconds())
 		if r.exited != nil { // what it held is gone with it; the samples before are what is left
-			end = fmt.Sprintf("**%v after %.1f s**", r.exited, r.gone.Seconds())
-			peak, openEnd, limited, cpu = mib(r.rssSampled)+" (sampled)", "-", "-", "-"
+			end = fmt.Sprintf("**%v after %.1f s**", r.exited, r.seen.gone.Seconds())
+			peak, anonEnd, openEnd, limited, cpu = mib(r.seen.rss)+" (sampled)", "-", "-", "-", "-"
 		}
-		fmt.Fprintf(w, "| %s | %d | %s / %s / %s | %.0f / %.0f / %s | %s | %s | %s | %s / %s | %s | %.2f |",
-			r.sc.name, r.sc.conns, mib(r.rssBefore), end, peak, r.openBefore, r.openMax, openEnd, limited,
+		fmt.Fprintf(w, "| %s | %d | %s / %s / %s | %s / %s | %.0f / %.0f / %s | %s | %s | %s | %s / %s | %s | %.2f |",
+			r.sc.name, r.sc.conns, mib(r.rssBefore), end, peak, anonEnd, mib(r.seen.anon), r.openBefore, r.seen.open, openEnd, limited,
 			logged, ok, p50, most, cpu, r.harnessCPU.Seconds())
 		if inCgroup {
 			peak := mib(r.cgEnd.peak)
@@ -57,7 +57,7 @@ func printHostile(w io.Writer, results []hostileResult, inCgroup bool) {
 			fmt.Fprintf(w, "  - signed-in view: %s\n", why)
 		}
 		if r.exited != nil {
-			fmt.Fprintf(w, "  - **the gateway exited** (%v) about %.1f s into the scenario\n", r.exited, r.gone.Seconds())
+			fmt.Fprintf(w, "  - **the gateway exited** (%v) about %.1f s into the scenario\n", r.exited, r.seen.gone.Seconds())
 		}
 	}
 	fmt.Fprintln(w)

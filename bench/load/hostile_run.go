@@ -30,10 +30,12 @@ type hostileResult struct {
 	sc                 scenario
 	t                  *tally
 	rssBefore, rssEnd  int64
-	rssSampled, hwm    int64 // the most RSS seen in the samples; VmHWM since the scenario began
-	hwmReset           bool  // false: VmHWM is the process's whole life
+	hwm                int64 // VmHWM since the scenario began
+	anonEnd            int64 // RssAnon as the attack ends
+	seen               watched
+	hwmReset           bool // false: VmHWM is the process's whole life
 	openBefore         float64
-	openMax, openEnd   float64
+	openEnd            float64
 	limited            float64
 	logBytes           int64
 	gatewayCPU         time.Duration
@@ -42,9 +44,8 @@ type hostileResult struct {
 	cgBefore, cgEnd    cgroupFigures
 	cgPeakReset        bool
 	load               string
-	exited             error         // the gateway died during the scenario
-	gone               time.Duration // when it was first seen gone, from the start
-	pathLen, pathProbe int           // longpath: the path's length and its status
+	exited             error // the gateway died during the scenario
+	pathLen, pathProbe int   // longpath: the path's length and its status
 	ran                time.Duration
 }
 
@@ -126,12 +127,13 @@ func (h *hostileRun) runScenario(ctx context.Context, sc scenario) (hostileResul
 	var wg sync.WaitGroup
 	wg.Go(func() { sc.run(actx, r.t) })
 	wg.Go(func() { r.legit = legitViews(actx, st.gateway, h.users, h.a.duration) })
-	wg.Go(func() { r.rssSampled, r.openMax, r.gone = watch(actx, pid, st.metrics) })
+	wg.Go(func() { r.seen = watch(actx, pid, st.metrics) })
 	begin := time.Now()
 	sleep(ctx, h.a.duration)
 	r.ran = time.Since(begin)
 
 	r.rssEnd, r.hwm, _ = memory(pid)
+	r.anonEnd, _ = anonymous(pid)
 	r.openEnd = scrape(st.metrics, "qsgate_connections_open")
 	r.limited = scrape(st.metrics, "qsgate_connections_limited_total") - limited0
 	r.logBytes = fileSize(st.logPath) - log0
@@ -153,28 +155,36 @@ func (h *hostileRun) runScenario(ctx context.Context, sc scenario) (hostileResul
 	return r, ctx.Err()
 }
 
-// watch reads the gateway's RSS and open connections twice a second
-// until ctx ends, and returns the most of each, and when the process was
-// first seen gone (0: never).
-func watch(ctx context.Context, pid, metrics string) (rss int64, open float64, gone time.Duration) {
+// watched is what the samples of a scenario saw.
+type watched struct {
+	rss, anon int64         // the most VmRSS and RssAnon
+	open      float64       // the most connections open
+	gone      time.Duration // when the gateway was first seen gone, from the start (0: never)
+}
+
+// watch reads the gateway's memory and open connections twice a second
+// until ctx ends.
+func watch(ctx context.Context, pid, metrics string) watched {
+	var w watched
 	begin := time.Now()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return rss, open, gone
+			return w
 		case <-tick.C:
 		}
-		now, _, err := memory(pid)
-		if err != nil || now == 0 { // a zombie has no VmRSS
-			if gone == 0 {
-				gone = time.Since(begin)
+		rss, _, err := memory(pid)
+		if err != nil || rss == 0 { // a zombie has no VmRSS
+			if w.gone == 0 {
+				w.gone = time.Since(begin)
 			}
 			continue
 		}
-		rss = max(rss, now)
-		open = max(open, scrape(metrics, "qsgate_connections_open"))
+		anon, _ := anonymous(pid)
+		w.rss, w.anon = max(w.rss, rss), max(w.anon, anon)
+		w.open = max(w.open, scrape(metrics, "qsgate_connections_open"))
 	}
 }
 

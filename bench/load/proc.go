@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,28 +44,42 @@ func cpuTime(pid string) (time.Duration, error) {
 // memory is the process's resident set now (VmRSS) and at its peak
 // (VmHWM), in bytes.
 func memory(pid string) (rss, hwm int64, err error) {
+	v, err := status(pid, "VmRSS", "VmHWM")
+	return v["VmRSS"], v["VmHWM"], err
+}
+
+// anonymous is the process's resident anonymous memory (RssAnon), in
+// bytes: what it allocated itself. VmRSS also counts the pages of its
+// binary it has mapped, and how many those are depends on what the page
+// cache holds (the kernel maps cached pages around each fault), not on the
+// process.
+func anonymous(pid string) (int64, error) {
+	v, err := status(pid, "RssAnon")
+	return v["RssAnon"], err
+}
+
+// status reads the "kB" fields named by keys from /proc/<pid>/status, in
+// bytes; a missing one is 0.
+func status(pid string, keys ...string) (map[string]int64, error) {
 	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer f.Close()
+	out := make(map[string]int64, len(keys))
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok || !slices.Contains(keys, k) {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%s/status: %s: %v", pid, k, err)
+			return nil, fmt.Errorf("/proc/%s/status: %s: %v", pid, k, err)
 		}
-		if k == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
-		}
+		out[k] = kb << 10
 	}
-	return rss, hwm, sc.Err()
+	return out, sc.Err()
 }
 
 // loadAverage is /proc/loadavg's first three fields, as uptime prints them.
