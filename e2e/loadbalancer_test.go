@@ -35,6 +35,7 @@ func TestLoadBalancer(t *testing.T) {
 	public := "http://" + lbAddr
 	st := startDemo(t, dir, demo.Options{PublicURL: public})
 	qs := startGate(t, st.Sim.URL())
+	st.Sim.SetBaseURL(qs.url) // embed URLs on the endpoint's origin: the portal frames no other (but QuickSight's)
 	settings := maps.Clone(st.Settings)
 	settings["AWS_ENDPOINT_URL_QUICKSIGHT"] = qs.url
 	settings["QSGATE_TRUSTED_PROXIES"] = "127.0.0.1/32" // nginx
