@@ -104,6 +104,9 @@ THIS IS A DEMO. Anyone who reaches it can sign in as anyone: never expose it.
 		fmt.Fprintf(tw, "    %s\t%s\t%s\n", u.Subject, u.Email, u.Description)
 	}
 	tw.Flush()
+	if ex := st.Examples(); len(ex) > 0 {
+		fmt.Fprintf(w, "\n  Also try (registered-user API): %s\n", strings.Join(ex, "  "))
+	}
 	fmt.Fprintf(w, `
   Sign-in provider   %s
   QuickSight (sim)   %s

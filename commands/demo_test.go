@@ -224,7 +224,16 @@ func TestDemoNewerAPI(t *testing.T) {
 	if !strings.Contains(p.body, `id="bar-title"`) {
 		t.Errorf("no slim bar on the embed page")
 	}
-	_ = banner
+	// The banner names the other experiences, and rita (a reader) opens them.
+	if !strings.Contains(banner.String(), "/embed/qna") {
+		t.Errorf("banner does not name the Q&A page:\n%s", banner)
+	}
+	for _, path := range []string{"/embed/qna", "/embed/visual/sales-2026/sheet-1/visual-1"} {
+		b := newBrowser(t)
+		if p := demoSignIn(t, b, base, path, "rita"); p.status != 200 || !strings.Contains(iframeSrc(t, p), "/embedding/") {
+			t.Errorf("rita's %s: %s\n%s", path, p, p.body)
+		}
+	}
 	for _, args := range [][]string{{"--api", "anonymous"}, {"--dashboard-experience", "story"}, {"--dashboard-experience", "dashboard"}} {
 		err := Run(t.Context(), "dev", append([]string{"demo", "--addr", freeAddr(t)}, args...), func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {

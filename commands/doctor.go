@@ -198,8 +198,14 @@ func (d *doctor) settings(ctx context.Context) doctorVerdict {
 		}
 		return v
 	}
-	return okVerdict("valid; QSGATE_USER_MAPPING=%s, account %s, AWS region %s, identity region %s",
+	v := okVerdict("valid; QSGATE_USER_MAPPING=%s, account %s, AWS region %s, identity region %s",
 		set.cfg.UserMapping, set.cfg.AccountID, set.aws.Region, d.dir.Region())
+	if set.cfg.QuickSightAPI == "registered-user" {
+		for _, l := range set.cfg.FeatureLines() {
+			v.notes = append(v.notes, l[0]+": "+l[1])
+		}
+	}
+	return v
 }
 
 // lookupOnlyConfig is the mapping doctor uses: register mode without registering

@@ -320,7 +320,19 @@ func (d *doctor) quickSightUser(ctx context.Context) doctorVerdict {
 		return warnVerdict(fmt.Sprintf("%s (%s) is inactive", name, role),
 			"QuickSight marks users inactive until their first sign-in; if the console refuses them, have them accept their invitation or reactivate them")
 	}
-	return okVerdict("%s, %s", name, role)
+	v := okVerdict("%s, %s", name, role)
+	if q := d.amazonQFeatures(); len(q) > 0 && !strings.HasSuffix(role, "_PRO") {
+		v.notes = append(v.notes, fmt.Sprintf("%s is %s, not a Pro role: QuickSight gives the Amazon Q features (%s) to Pro users only",
+			name, role, strings.Join(q, ", ")))
+	}
+	return v
+}
+
+// amazonQFeatures are the q-* features the settings turn on, once each.
+func (d *doctor) amazonQFeatures() []string {
+	q := slices.DeleteFunc(append(slices.Clone(d.cfg.ConsoleFeatures), d.cfg.DashboardFeatures...), func(f string) bool { return !quicksight.IsAmazonQFeature(f) })
+	slices.Sort(q)
+	return slices.Compact(q)
 }
 
 // notRegistered is the verdict on a person QuickSight does not know yet:

@@ -5,7 +5,9 @@
 // user-mapping mode to show (template, lookup, register, iam): it decides
 // which QuickSight users the simulator holds and the QSGATE_USER_MAPPING
 // settings. Options.API and Options.DashboardExperience pick the embedding
-// API and what a dashboard opens in. In every mode the simulator holds a few
+// API and what a dashboard opens in; with the registered-user API the demo
+// also turns features on (Amazon Q's for admins only), offers Generative
+// Q&A on the home page and can open one visual (Examples). In every mode the simulator holds a few
 // dashboards and analyses shared with some of the users, so the home page
 // lists something. `qsgate demo` and the end-to-end tests use it. It is
 // never for production: anyone can sign in as anyone.
@@ -226,6 +228,11 @@ func Start(opts Options) (*Stack, error) {
 		"AWS_SECRET_ACCESS_KEY":        simCfg.SecretAccessKey,
 		"AWS_ENDPOINT_URL_QUICKSIGHT":  sim.URL(),
 	}
+	if api == APIRegisteredUser {
+		for k, v := range registeredUserSettings(experience) {
+			settings[k] = v
+		}
+	}
 	if mapping == MappingIAM {
 		settings["QSGATE_IAM_ROLE_ARN"] = roleARN
 		settings["QSGATE_IAM_REGISTER"] = "true"
@@ -234,6 +241,34 @@ func Start(opts Options) (*Stack, error) {
 	st.Settings, st.IssuerURL, st.Sim, st.Mapping = settings, issuer, sim, mapping
 	st.API, st.DashboardExperience, st.Users, st.idp = api, experience, users, idpServer
 	return st, nil
+}
+
+// registeredUserSettings are the features the demo turns on with the
+// registered-user API: the console keeps its state and offers Amazon Q's
+// Q&A and authoring to admins (QSGATE_AMAZON_Q_GROUPS); the Dashboard
+// experience keeps its state and has bookmarks. The simulator's page lists
+// the features each URL asked for.
+func registeredUserSettings(experience string) map[string]string {
+	s := map[string]string{
+		"QSGATE_CONSOLE_FEATURES": "state-persistence,shared-view,q-data-qna,q-generative-authoring",
+		"QSGATE_AMAZON_Q_GROUPS":  AdminGroup,
+		"QSGATE_QNA":              "true",
+	}
+	if experience == ExperienceDashboard {
+		s["QSGATE_DASHBOARD_FEATURES"] = "state-persistence,bookmarks"
+	}
+	return s
+}
+
+// Examples are pages of the registered-user API's other experiences to
+// open in the demo (none with the session API, which lacks them): Generative
+// Q&A, and one visual of the Sales 2026 dashboard (the simulator takes any
+// sheet and visual id).
+func (s *Stack) Examples() []string {
+	if s.API != APIRegisteredUser {
+		return nil
+	}
+	return []string{"/embed/qna", "/embed/visual/sales-2026/sheet-1/visual-1"}
 }
 
 // checkEmbedding returns the API and dashboard experience named, "" being

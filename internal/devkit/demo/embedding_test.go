@@ -122,6 +122,18 @@ func TestSettingsLoad(t *testing.T) {
 				if st.API == "registered-user" && !slices.Equal(cfg.AllowedDomains, []string{publicURL}) {
 					t.Errorf("gateway AllowedDomains = %q, want [%s]", cfg.AllowedDomains, publicURL)
 				}
+				// The registered-user API shows features, Q&A and a visual;
+				// the session API none of them.
+				registered := st.API == "registered-user"
+				if got := len(cfg.ConsoleFeatures) > 0 && cfg.QnA && len(st.Examples()) == 2; got != registered {
+					t.Errorf("console features %q, Q&A %v, examples %q; want them all only with the registered-user API", cfg.ConsoleFeatures, cfg.QnA, st.Examples())
+				}
+				if got := len(cfg.DashboardFeatures) > 0; got != (cfg.DashboardExperience == "dashboard") {
+					t.Errorf("dashboard features %q with the %s experience", cfg.DashboardFeatures, cfg.DashboardExperience)
+				}
+				if w := cfg.Warnings(); len(w) > 0 {
+					t.Errorf("the demo's settings warn: %q", w)
+				}
 			})
 		}
 	}
