@@ -16,7 +16,7 @@ import (
 
 // Errors the handlers themselves return.
 var (
-	errBadID       = errors.New("bad dashboard or analysis id")
+	errBadID       = errors.New("bad dashboard, analysis, sheet, visual or topic id")
 	errBadKind     = errors.New("bad kind: want dashboards or analyses")
 	errBadEmbedURL = errors.New("QuickSight returned an embed URL that is not an absolute http(s) URL")
 	errCSRF        = errors.New("missing or wrong CSRF token")
@@ -54,11 +54,11 @@ var errorPages = []struct {
 	page page
 }{
 	{quicksight.ErrBadEntryPoint, page{Status: 400, Title: "That address is not a QuickSight page",
-		Message: "QuickSight pages are the start page, analyses, dashboards, favorites, or one dashboard or analysis by its id.", Action: toPortal}},
+		Message: "QuickSight pages are the start page, analyses, dashboards, favorites, one dashboard or analysis by its id, Q&A (or one of its topics), or one visual by its dashboard, sheet and visual ids.", Action: toPortal}},
 	{quicksight.ErrNeedsRegisteredUser, page{Status: 404, Title: "This page is not available in this portal",
 		Message: "Q&A and single visuals open only when the portal uses QuickSight's registered-user embedding (QSGATE_QUICKSIGHT_API=registered-user), and this portal does not. Ask your administrator, or open a dashboard from the portal.", Action: toPortal}},
 	{errBadID, page{Status: 400, Title: "That id is not valid",
-		Message: "Dashboard and analysis ids are 1 to 512 letters, digits, underscores or hyphens.", Action: toPortal}},
+		Message: "Ids of dashboards, analyses, sheets and visuals are 1 to 512 letters, digits, underscores or hyphens; Q&A topic ids at most 256.", Action: toPortal}},
 	{quicksight.ErrBadParams, page{Status: 400, Title: "Those dashboard filters are not valid",
 		Message: "Filters in a link are p.NAME=VALUE, with names of letters, digits and underscores, values of at most 256 characters, 20 at most, and only for dashboards.", Action: toPortal}},
 	{errCrossSite, page{Status: 403, Title: "Not allowed", Message: "This address answers the portal's own pages only."}},
