@@ -175,13 +175,18 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		}
 		rec = m
 	}
+	frameOrigins := handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion)
+	if frameOrigins == nil {
+		log.Warn("the embed page frames the embed URL's own origin: QuickSight's console host is not known outside AWS's commercial partition",
+			"aws_region", awsCfg.Region, "identity_region", identityRegion)
+	}
 	srv := handlers.NewServer(handlers.Deps{
 		Draining: draining.Load, Metrics: rec,
 		Auth: a, Embeds: qs, Mapper: mapper, Access: &cfg.Access, Views: views, SignInsPerAddress: signInsPerAddress, Admit: budget, Pages: pages, Logger: log, ClusterReady: clusterReady,
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		FrameOrigins: handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion),
+		FrameOrigins: frameOrigins,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
 	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil

@@ -22,6 +22,18 @@ import (
 // documents.
 const consoleHost = ".quicksight.aws.amazon.com"
 
+// OutsideCommercialPartition reports whether region is in an AWS
+// partition other than the commercial one (GovCloud, China, the isolated
+// regions), where consoleHost does not name QuickSight's console.
+func OutsideCommercialPartition(region string) bool {
+	for _, prefix := range []string{"us-gov-", "cn-", "us-iso", "eu-iso"} {
+		if strings.HasPrefix(region, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // regionRE is an AWS region name, e.g. us-east-1, ap-southeast-2,
 // us-gov-west-1.
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -34,8 +46,14 @@ var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // allowed alongside an endpoint, so one set for a VPC endpoint or a proxy
 // keeps working. Empty regions, regions that are not region names, and an
 // endpoint that is not an absolute http(s) URL add nothing (the SDK cannot
-// call such an endpoint either).
+// call such an endpoint either). A region outside the commercial partition
+// gives none at all: its console's host is not known here, so the page
+// frames the embed URL's own origin, as it does when no origin is fixed
+// (serve says so at start-up).
 func FrameOrigins(endpoint string, regions ...string) []string {
+	if slices.ContainsFunc(regions, OutsideCommercialPartition) {
+		return nil
+	}
 	var out []string
 	add := func(o string) {
 		if !slices.Contains(out, o) {

@@ -34,6 +34,11 @@ func TestFrameOrigins(t *testing.T) {
 		{"endpoint not a URL", "127.0.0.1:41234", []string{"us-east-1"}, []string{"https://us-east-1.quicksight.aws.amazon.com"}},
 		{"endpoint not http", "ftp://x.example", []string{"us-east-1"}, []string{"https://us-east-1.quicksight.aws.amazon.com"}},
 		{"not region names", "", []string{"", "evil.example/", "us-east-1.evil.example#", "US-EAST-1"}, nil},
+		// Not pinned where the console's host is not known: the page frames
+		// the embed URL's origin, as before.
+		{"GovCloud", "", []string{"us-gov-west-1"}, nil},
+		{"China, with an endpoint", "https://vpce.example", []string{"cn-north-1"}, nil},
+		{"an identity region in GovCloud", "", []string{"us-east-1", "us-gov-east-1"}, nil},
 	} {
 		if got := FrameOrigins(tt.endpoint, tt.regions...); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: FrameOrigins(%q, %q) = %q, want %q", tt.name, tt.endpoint, tt.regions, got, tt.want)
