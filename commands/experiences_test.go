@@ -147,6 +147,9 @@ func TestQnAAndVisualThroughTheWholeProgram(t *testing.T) {
 				t.Errorf("%s: calls = %+v, want one %s call for rita", tt.path, calls, tt.experience)
 			}
 		}
+		if logs := s.logs.String(); !strings.Contains(logs, "experience=GenerativeQnA") || !strings.Contains(logs, "experience=DashboardVisual") {
+			t.Errorf("the audit lines do not name the experience:\n%s", grepLines(logs, "time="))
+		}
 		s.sim.Reset()
 		for _, bad := range []string{"/embed/qna/a.b", "/embed/visual/d/s%2Fx/v", "/embed/visual/d/s/v%20x"} {
 			if p := b.get(s.url + bad); p.status != 400 {

@@ -85,7 +85,8 @@ func embedResult(err error) string {
 		return "GatewayBudget" // as when the budget refuses the call itself
 	case errors.Is(err, context.Canceled): // the browser left while its view waited at the door
 		return "Canceled"
-	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint), errors.Is(err, quicksight.ErrBadParams):
+	case errors.Is(err, errBadID), errors.Is(err, quicksight.ErrBadEntryPoint), errors.Is(err, quicksight.ErrBadParams),
+		errors.Is(err, quicksight.ErrNeedsRegisteredUser):
 		return "bad_request"
 	}
 	return "other"
@@ -230,7 +231,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 	}
 	d.Logger.LogAttrs(ctx, slog.LevelInfo, "embed url issued", slog.String("event", "embed_url_issued"),
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
-		slog.String("entry_point", t.EntryPoint), slog.Bool("dashboard_experience", emb.Dashboard),
+		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
 	return emb, origin, id.UserARN, nil
 }
