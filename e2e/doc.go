@@ -30,7 +30,11 @@
 //     practices) finds no violation on any page of the portal in the states
 //     the browser tests reach: sign-in (the provider's), home (a list,
 //     filtered to nothing, a reader's, nothing shared), embed (the console,
-//     the sign-in-again notice), the 403, 404 and 400 pages, signed out.
+//     the sign-in-again notice), the 403, 404 and 400 pages, the 503 page
+//     that retries itself (stopped), signed out.
+//   - newtab_test.go: "Open in a new tab" opens a second page on a fresh
+//     embed URL (one more embed call, never the frame's URL), with no way
+//     back to the portal (noopener).
 //   - requirements_test.go: finding chromium, nginx and axe-core, and the
 //     skips.
 //
