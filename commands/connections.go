@@ -2,6 +2,7 @@ package commands
 
 import (
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -100,4 +101,25 @@ func (c *heldConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.l.release)
 	return err
+}
+
+// Sizing the connection cap when QSGATE_MAX_CONNECTIONS is unset. A
+// connection that is still sending its headers holds up to about 80 KiB
+// (64 KiB of headers and the server's buffers: docs/BENCHMARKS.md, "Under
+// hostile traffic"); a third of the runtime's soft memory limit is kept for
+// them, so a crowd of such connections cannot take the memory the views
+// need.
+const (
+	connectionCost        = 80 << 10
+	defaultMaxConnections = 1000 // without a memory limit
+	minMaxConnections     = 64
+)
+
+// maxConnections is the cap for a soft memory limit of limit bytes
+// (math.MaxInt64 when there is none).
+func maxConnections(limit int64) int {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return defaultMaxConnections
+	}
+	return int(min(max(limit/3/connectionCost, minMaxConnections), defaultMaxConnections))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -100,5 +101,27 @@ func TestConnectionLimitClosesIdleConnections(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "qsgate_connections_limited_total 1") {
 		t.Errorf("metrics lack qsgate_connections_limited_total 1:\n%s", grepLines(string(body), "qsgate_connections"))
+	}
+}
+
+// Unset, the connection cap follows the memory limit: a third of it for
+// connections still sending headers (80 KiB each), between 64 and 1,000.
+func TestMaxConnectionsFromTheMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		limit int64
+		want  int
+	}{
+		{math.MaxInt64, 1000}, // no limit
+		{44_800 << 10, 186},   // the soft limit in a 64 MiB container
+		{2 << 30, 1000},
+		{4 << 20, 64},
+	} {
+		if got := maxConnections(tt.limit); got != tt.want {
+			t.Errorf("maxConnections(%d) = %d, want %d", tt.limit, got, tt.want)
+		}
+	}
+	s := startStack(t, nil)
+	if !strings.Contains(s.logs.String(), "max_connections=") {
+		t.Errorf("the start-up line does not say the connection cap:\n%s", s.logs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -62,7 +63,11 @@ func (g *gateway) serve(ctx context.Context) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
-	conns := limitConnections(ln, g.cfg.MaxConnections, hs.SetKeepAlivesEnabled, g.log)
+	maxConns := g.cfg.MaxConnections
+	if maxConns == 0 {
+		maxConns = maxConnections(debug.SetMemoryLimit(-1))
+	}
+	conns := limitConnections(ln, maxConns, hs.SetKeepAlivesEnabled, g.log)
 	if g.metrics != nil {
 		g.metrics.WatchConnections(conns)
 	}
@@ -87,7 +92,7 @@ func (g *gateway) serve(ctx context.Context) error {
 
 	g.log.Info("qsgate listening", "addr", ln.Addr().String(), "public_url", g.cfg.PublicURL.String(),
 		"version", g.version, "aws_region", g.aws.Region, "env_file", cmp.Or(g.envFile, noEnvFile),
-		"memory_limit", memoryLimit())
+		"memory_limit", memoryLimit(), "max_connections", maxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(conns) }()
 	select {

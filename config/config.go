@@ -113,7 +113,8 @@ type Config struct {
 	// keeps at most this many sessions of one subject, ending the oldest.
 	MaxSessionsPerUser int
 	// MaxConnections is QSGATE_MAX_CONNECTIONS: client connections held at
-	// once; past it new ones wait in the kernel's queue.
+	// once; past it new ones wait in the kernel's queue. 0 (unset) means
+	// serve sizes it from the memory limit.
 	MaxConnections int
 	// TrustEditableClaims is QSGATE_TRUST_EDITABLE_CLAIMS: the ARN template
 	// may read claims other than email and sub.
@@ -450,7 +451,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SignInRate:           r.rate("QSGATE_SIGNIN_RATE", "10/m"),
 		SignInRatePerAddress: r.rate("QSGATE_SIGNIN_RATE_PER_ADDRESS", "300/m"),
 		MaxSessionsPerUser:   int(r.integer("QSGATE_MAX_SESSIONS_PER_USER", 20, 1, 1000)),
-		MaxConnections:       int(r.integer("QSGATE_MAX_CONNECTIONS", 1000, 10, 100000)),
+		MaxConnections:       int(r.integer("QSGATE_MAX_CONNECTIONS", 0, 10, 100000)),
 		MaxRPS:               r.number("QSGATE_QUICKSIGHT_MAX_RPS", 5, 0.1, 10000),
 		MaxInflight:          int(r.integer("QSGATE_QUICKSIGHT_MAX_INFLIGHT", 20, 1, 1000)),
 		TrustedProxies:       r.cidrs("QSGATE_TRUSTED_PROXIES"),
@@ -556,7 +557,11 @@ func (c Config) Summary() string {
 	line("QSGATE_EMBED_RATE", c.EmbedRate.String()+" per user")
 	line("QSGATE_SIGNIN_RATE", c.SignInRate.String()+" per user")
 	line("QSGATE_SIGNIN_RATE_PER_ADDRESS", c.SignInRatePerAddress.String()+" per client address")
-	line("QSGATE_MAX_CONNECTIONS", strconv.Itoa(c.MaxConnections))
+	if c.MaxConnections == 0 {
+		line("QSGATE_MAX_CONNECTIONS", "(from the memory limit)")
+	} else {
+		line("QSGATE_MAX_CONNECTIONS", strconv.Itoa(c.MaxConnections))
+	}
 	line("QSGATE_QUICKSIGHT_MAX_RPS", strconv.FormatFloat(c.MaxRPS, 'g', -1, 64)+" AWS calls a second")
 	line("QSGATE_QUICKSIGHT_MAX_INFLIGHT", strconv.Itoa(c.MaxInflight)+" AWS calls at once")
 	line("QSGATE_ALLOW_INSECURE_HTTP", strconv.FormatBool(c.AllowInsecureHTTP))
