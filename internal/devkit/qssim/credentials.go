@@ -21,6 +21,10 @@ type caller struct {
 	arn             string    // Call.Principal: CallerArn or an assumed-role ARN
 	userID          string    // GetCallerIdentity's UserId
 	expires         time.Time // zero for the configured credentials
+	// identityUser is the QuickSight user ARN of the Identity Center user an
+	// identity-enhanced role session carries (AssumeRole with
+	// ProvidedContexts); "" for other credentials.
+	identityUser string
 }
 
 // roleSession reports whether c holds temporary credentials from AssumeRole.

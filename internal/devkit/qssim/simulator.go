@@ -8,7 +8,12 @@
 // (QuickSightConsole and Dashboard experiences with their
 // FeatureConfigurations, GenerativeQnA, DashboardVisual), DescribeUser, RegisterUser,
 // ListUsers, SearchDashboards, SearchAnalyses and DescribeAccountSettings,
-// and the STS operations AssumeRole and GetCallerIdentity. Requests must
+// and the STS operations AssumeRole and GetCallerIdentity. For IAM Identity
+// Center's trusted identity propagation (identity.go) it also provides SSO
+// OIDC CreateTokenWithIAM (POST /token?aws_iam=t, signing name sso-oauth;
+// AWS_ENDPOINT_URL_SSO_OIDC), AssumeRole's ProvidedContexts, and
+// GenerateEmbedUrlForRegisteredUserWithIdentity, which only identity-enhanced
+// role sessions may call. Requests must
 // carry a valid SigV4 signature, scoped to the endpoint region or the
 // identity region, for the configured credentials or for temporary
 // credentials AssumeRole issued (until they expire). User management answers
@@ -110,6 +115,8 @@ type Simulator struct {
 
 	// issued holds the credentials AssumeRole handed out, by access key id.
 	issued *issuedCredentials
+	// idc is IAM Identity Center: applications, users, contexts (identity.go).
+	idc *identityCenter
 
 	mu         sync.Mutex
 	baseURL    string
@@ -193,6 +200,7 @@ func New(cfg Config) (*Simulator, error) {
 		cfg:        cfg,
 		log:        log,
 		issued:     newIssuedCredentials(),
+		idc:        newIdentityCenter(),
 		users:      make(map[string]*userRecord),
 		roles:      make(map[string]bool),
 		sessions:   make(map[string]*embedSession),
@@ -218,6 +226,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{account}/session-embed-url", s.api("GetSessionEmbedUrl", s.getSessionEmbedURL))
 	mux.Handle("POST /accounts/{account}/embed-url/registered-user", s.api("GenerateEmbedUrlForRegisteredUser", s.generateEmbedURLForRegisteredUser))
+	mux.Handle("POST /accounts/{account}/embed-url/registered-user-with-identity", s.api("GenerateEmbedUrlForRegisteredUserWithIdentity", s.generateEmbedURLWithIdentity))
 	mux.Handle("GET /accounts/{account}/namespaces/{namespace}/users/{user}", s.api("DescribeUser", s.describeUser))
 	mux.Handle("POST /accounts/{account}/namespaces/{namespace}/users", s.api("RegisterUser", s.registerUser))
 	mux.Handle("GET /accounts/{account}/namespaces/{namespace}/users", s.api("ListUsers", s.listUsers))
@@ -225,6 +234,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.Handle("POST /accounts/{account}/search/analyses", s.api("SearchAnalyses", s.searchAnalyses))
 	mux.Handle("GET /accounts/{account}/settings", s.api("DescribeAccountSettings", s.describeAccountSettings))
 	mux.Handle("POST /{$}", s.stsOr(unknown))
+	mux.HandleFunc("POST /token", s.serveSSOOIDC)
 	mux.Handle("GET /embed/{session}/{path...}", s.openEmbedURL("embed"))
 	mux.Handle("GET /embedding/{session}/{path...}", s.openEmbedURL("embedding"))
 	mux.HandleFunc("GET /embed-status/{session}", s.embedStatus)

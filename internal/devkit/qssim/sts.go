@@ -158,6 +158,10 @@ func (s *Simulator) assumeRole(form url.Values, who caller, _ *Call) (any, *apiE
 	if !granted {
 		return nil, newError(ErrSTSAccessDenied, fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", who.arn, role))
 	}
+	identityUser, e := s.providedContext(form, role, who)
+	if e != nil {
+		return nil, e
+	}
 	if who.roleSession() && seconds > maxChainedRoleSessionSeconds {
 		return nil, newError(ErrSTSValidation, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
@@ -165,7 +169,7 @@ func (s *Simulator) assumeRole(form url.Values, who caller, _ *Call) (any, *apiE
 	// AWS states Expiration to the second; expiry is checked against the same instant.
 	expires := s.now().Add(time.Duration(seconds) * time.Second).UTC().Truncate(time.Second)
 	arn, roleID := assumedRole(role, session)
-	accessKeyID, creds := s.issued.issue(caller{arn: arn, userID: roleID + ":" + session, expires: expires})
+	accessKeyID, creds := s.issued.issue(caller{arn: arn, userID: roleID + ":" + session, expires: expires, identityUser: identityUser})
 	return assumeRoleResult{
 		Credentials: stsCredentials{
 			AccessKeyID:     accessKeyID,
