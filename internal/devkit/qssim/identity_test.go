@@ -237,6 +237,41 @@ func TestIdentityCenterRefreshToken(t *testing.T) {
 	if _, err := refresh(); !isA[*ssotypes.InvalidGrantException](err) {
 		t.Fatalf("second use of a refresh token: %v, want InvalidGrantException", err)
 	}
+
+	// A user disabled in Identity Center is out at the next renewal.
+	tok = renewed
+	f.srv.AddIdentityCenterUser(qssim.User{UserName: "alice", Email: "alice@example.com", Role: "AUTHOR", Inactive: true})
+	if _, err := refresh(); !isA[*ssotypes.InvalidGrantException](err) {
+		t.Fatalf("renewal for a disabled user: %v, want InvalidGrantException", err)
+	}
+}
+
+// CreateTokenWithIAM passes the same front door: SigV4 for sso-oauth, and
+// injected faults.
+func TestCreateTokenWithIAMFrontDoor(t *testing.T) {
+	f := startIdentityCenter(t)
+	assertion := f.iss.idToken(t, nil, f.iss.url, idcAudience, "alice@example.com", time.Now().Add(time.Hour))
+	in := &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(f.app), GrantType: aws.String("urn:ietf:params:oauth:grant-type:jwt-bearer"), Assertion: aws.String(assertion),
+	}
+	badSecret := ssooidc.NewFromConfig(awsConfig(func(c *aws.Config) { oneAttempt(c); withCreds(testKey, "wrong", "")(c) }),
+		func(o *ssooidc.Options) { o.BaseEndpoint = aws.String(f.srv.URL()) })
+	_, err := badSecret.CreateTokenWithIAM(t.Context(), in)
+	if got := apiCode(t, err); got != qssim.ErrInvalidSignature || httpStatus(err) != 403 {
+		t.Errorf("wrong secret: %q %d, want %s 403", got, httpStatus(err), qssim.ErrInvalidSignature)
+	}
+	f.srv.FailNext(1, qssim.ErrSSOInvalidClient)
+	_, err = ssoClient(f.srv.URL()).CreateTokenWithIAM(t.Context(), in)
+	if !isA[*ssotypes.InvalidClientException](err) || httpStatus(err) != 401 {
+		t.Errorf("injected InvalidClientException: %v (%d)", err, httpStatus(err))
+	}
+	if _, err := ssoClient(f.srv.URL()).CreateTokenWithIAM(t.Context(), in); err != nil {
+		t.Errorf("after the fault: %v", err)
+	}
+	calls := f.srv.Calls()
+	if len(calls) != 3 || calls[0].ErrorCode != qssim.ErrInvalidSignature || calls[1].ErrorCode != qssim.ErrSSOInvalidClient || calls[2].Status != 200 {
+		t.Errorf("calls = %+v", calls)
+	}
 }
 
 // Each assertion Identity Center's trusted token issuer refuses is an
