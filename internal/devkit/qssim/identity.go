@@ -31,6 +31,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -192,18 +193,12 @@ func (s *Simulator) AddContextRole(roleARN string) error {
 // providedContext reads AssumeRole's ProvidedContexts: none, or one
 // Identity Center context for a role that trusts sts:SetContext. It returns
 // the QuickSight user ARN the credentials will carry ("" for none).
-func (s *Simulator) providedContext(form map[string][]string, role string, who caller) (string, *apiError) {
-	get := func(k string) string {
-		if v := form[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	provider, assertion := get("ProvidedContexts.member.1.ProviderArn"), get("ProvidedContexts.member.1.ContextAssertion")
+func (s *Simulator) providedContext(form url.Values, role string, who caller) (string, *apiError) {
+	provider, assertion := form.Get("ProvidedContexts.member.1.ProviderArn"), form.Get("ProvidedContexts.member.1.ContextAssertion")
 	if provider == "" && assertion == "" {
 		return "", nil
 	}
-	if get("ProvidedContexts.member.2.ProviderArn") != "" {
+	if form.Has("ProvidedContexts.member.2.ProviderArn") {
 		return "", newError(ErrSTSValidation, "1 validation error detected: Value at 'providedContexts' failed to satisfy constraint: Member must have length less than or equal to 1")
 	}
 	if provider != IdentityCenterContextProvider {

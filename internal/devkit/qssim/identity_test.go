@@ -192,8 +192,8 @@ func TestIdentityCenterChain(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), f.alice) {
-		t.Fatalf("embed page: status %d, names alice %t", resp.StatusCode, strings.Contains(string(page), f.alice))
+	if resp.StatusCode != 200 || !strings.Contains(string(page), f.alice) || !strings.Contains(string(page), "GenerateEmbedUrlForRegisteredUserWithIdentity") {
+		t.Fatalf("embed page: status %d, want 200 naming alice and the WithIdentity API:\n%s", resp.StatusCode, page)
 	}
 
 	var ops []string
