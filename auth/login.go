@@ -139,7 +139,7 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 	}
 	if l := a.cfg.SignInsPerUser; l != nil {
-		if err := l.Allow("signin-subject:" + u.Subject); err != nil {
+		if err := l.Allow("signin-subject\x00" + u.Subject); err != nil {
 			a.log.Info("login refused: too many sign-ins", "event", "login_limited", "sub", u.Subject, "email", u.Email)
 			return "", err
 		}

@@ -61,20 +61,29 @@ func (l *connections) release() {
 func (l *connections) settle() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch n := l.open.Load(); {
-	case !l.full.Load() && n >= l.max:
-		l.full.Store(true)
-		l.limited.Add(1)
-		l.sometimes.Do(func() {
-			l.log.Warn("connection limit reached: new connections wait, idle ones are closed",
-				"max_connections", l.max, "setting", "QSGATE_MAX_CONNECTIONS")
-		})
-	case l.full.Load() && n <= l.max*9/10:
-		l.full.Store(false)
-	default:
-		return
+	changed := false
+	// Until the state fits the count: a connection accepted or closed
+	// while this ran saw the old state and did not call again.
+	for {
+		n := l.open.Load()
+		switch {
+		case !l.full.Load() && n >= l.max:
+			l.full.Store(true)
+			l.limited.Add(1)
+			l.sometimes.Do(func() {
+				l.log.Warn("connection limit reached: new connections wait, idle ones are closed",
+					"max_connections", l.max, "setting", "QSGATE_MAX_CONNECTIONS")
+			})
+		case l.full.Load() && n <= l.max*9/10:
+			l.full.Store(false)
+		default:
+			if changed {
+				go l.apply()
+			}
+			return
+		}
+		changed = true
 	}
-	go l.apply()
 }
 
 // apply gives the server the latest state; the last to run wins.

@@ -177,7 +177,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	frameOrigins := handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion)
 	if frameOrigins == nil {
-		log.Warn("the embed page frames the embed URL's own origin: QuickSight's console host is not known outside AWS's commercial partition",
+		log.Warn("the embed page frames the embed URL's own origin: QuickSight's console host is known only for regions of AWS's commercial partition",
 			"aws_region", awsCfg.Region, "identity_region", identityRegion)
 	}
 	srv := handlers.NewServer(handlers.Deps{

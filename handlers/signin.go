@@ -49,7 +49,7 @@ func limitSignInsByAddress(l SignInLimiter, route string) echo.MiddlewareFunc {
 			return next
 		}
 		return func(c echo.Context) error {
-			if err := l.Allow("signin-address:" + route + ":" + addressKey(c.RealIP())); err != nil {
+			if err := l.Allow("signin-address\x00" + route + "\x00" + addressKey(c.RealIP())); err != nil {
 				return signInRefused(err)
 			}
 			return next(c)
