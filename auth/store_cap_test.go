@@ -166,3 +166,29 @@ func newSessionFor(h *harness, sub, email string) *Session {
 	now := h.clock.Now()
 	return &Session{User: User{Subject: sub, Email: email, Expires: now.Add(testTTL)}, Created: now, LastSeen: now, Checked: now}
 }
+
+// Sessions the cap ends leave the email's index too, for an address with
+// letters beyond ASCII (Go lower-cases them, Redis's Lua would not), and
+// the email's index drops sessions that ended by themselves.
+func TestCapKeepsTheEmailIndexExact(t *testing.T) {
+	h := newHarness(t, true, func(c *Config) { c.MaxSessionsPerUser = 2 })
+	jorg := func() *idpUser { return newIdPUser("sub-jorg", "JÖRG@Example.com") }
+	for range 6 {
+		h.clock.Add(time.Second)
+		h.signIn(jorg())
+	}
+	for _, idx := range indexKeys("sub-jorg", "JÖRG@Example.com") {
+		if got := h.rdb.SCard(t.Context(), idx).Val(); got != 2 {
+			t.Errorf("index %s names %d sessions, want the 2 alive", idx, got)
+		}
+	}
+	// A session that ended by itself (gone from Redis, still indexed) is
+	// dropped from the email's index at the next sign-in.
+	emailIdx := indexKeys("", "JÖRG@Example.com")[0]
+	h.rdb.SAdd(t.Context(), emailIdx, redisSessionPrefix+"gone")
+	h.clock.Add(time.Second)
+	h.signIn(jorg())
+	if got := h.rdb.SIsMember(t.Context(), emailIdx, redisSessionPrefix+"gone").Val(); got {
+		t.Errorf("the email's index still names a session that is gone")
+	}
+}

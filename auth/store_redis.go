@@ -64,8 +64,12 @@ return 1`)
 // same time finds the session with its index entries or not at all, and
 // sign-ins racing each other never leave more than the cap. With a cap
 // (ARGV[3] > 0, KEYS[2] the subject's index) it first drops index entries
-// whose session is gone, then ends the oldest sessions (by created, then
-// key) until the new one fits, and returns how many it ended.
+// whose session is gone (in the subject's index and the email's, KEYS[3]),
+// then ends the oldest sessions (by created, then key) until the new one
+// fits, and returns how many it ended. An ended session leaves its email
+// index through the key Go wrote in its "eidx" field (Lua lower-cases
+// ASCII only), or, for a session written without one, ARGV[4] and its
+// email lower-cased.
 // KEYS[1] is the session's key, KEYS[2..] its indexes; ARGV[1] the
 // session's life (ms), ARGV[2] the indexes' (ms), ARGV[4] the email index
 // prefix, ARGV[5..] the session's field/value pairs. The sessions it ends
@@ -77,11 +81,18 @@ local cap = tonumber(ARGV[3])
 if cap > 0 then
   local live = {}
   for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    local f = redis.call('HMGET', k, 'created', 'email')
+    local f = redis.call('HMGET', k, 'created', 'email', 'eidx')
     if f[1] then
-      live[#live + 1] = {k, tonumber(f[1]) or 0, f[2]}
+      local eidx = f[3]
+      if not eidx and f[2] and f[2] ~= '' then eidx = ARGV[4] .. string.lower(f[2]) end
+      live[#live + 1] = {k, tonumber(f[1]) or 0, eidx}
     else
       redis.call('SREM', KEYS[2], k)
+    end
+  end
+  if KEYS[3] then
+    for _, k in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+      if redis.call('EXISTS', k) == 0 then redis.call('SREM', KEYS[3], k) end
     end
   end
   if #live >= cap then
@@ -90,10 +101,10 @@ if cap > 0 then
       return a[1] < b[1]
     end)
     for i = 1, #live - cap + 1 do
-      local k, email = live[i][1], live[i][3]
+      local k, eidx = live[i][1], live[i][3]
       redis.call('DEL', k)
       redis.call('SREM', KEYS[2], k)
-      if email and email ~= '' then redis.call('SREM', ARGV[4] .. string.lower(email), k) end
+      if eidx then redis.call('SREM', eidx, k) end
       ended = ended + 1
     end
   end
@@ -178,6 +189,9 @@ func (s *redisStore) Save(ctx context.Context, w http.ResponseWriter, sess *Sess
 	}
 	fields := []any{"sub", sess.User.Subject, "email", sess.User.Email, "created", millis(sess.Created),
 		"seen", millis(sess.LastSeen), "expires", millis(sess.User.Expires), "data", data}
+	if sess.User.Email != "" {
+		fields = append(fields, "eidx", redisEmailIndex+strings.ToLower(sess.User.Email))
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if sess.id != "" { // an update: index a changed email, then write if it still exists
