@@ -29,6 +29,7 @@ func TestRefusedValues(t *testing.T) {
 		{"Redis URL in config", map[string]any{"config": map[string]any{"QSGATE_REDIS_URL": "redis://r:6379"}}, "config.QSGATE_REDIS_URL: a secret"},
 		{"shutdown delay in config", map[string]any{"config": map[string]any{"QSGATE_SHUTDOWN_DELAY": "5s"}}, "set by the chart"},
 		{"listen address in config", map[string]any{"config": map[string]any{"QSGATE_LISTEN_ADDR": ":9000"}}, "set by the chart"},
+		{"budget with one replica", map[string]any{"podDisruptionBudget": map[string]any{"enabled": true}}, "block every node drain"},
 		{"monitor without metrics", map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}, "needs metrics.enabled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

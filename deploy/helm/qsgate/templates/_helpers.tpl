@@ -71,6 +71,9 @@ Checks that stop the render with a message: what the schema cannot say.
 {{- if and (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) (not (include "qsgate.hasRedis" .)) }}
 {{- fail "more than one replica (replicaCount > 1 or autoscaling.enabled) needs a Redis: set secret.redisURL (or secret.existingSecret with QSGATE_REDIS_URL and secret.existingSecretHasRedisURL: true). Without it the per-user view limit, the AWS call budget and session revocation would each be per pod" }}
 {{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (not .Values.autoscaling.enabled) (le (int .Values.replicaCount) 1) }}
+{{- fail "podDisruptionBudget.enabled with one replica would block every node drain (or allow no disruption at all); run two or more replicas (with Redis) or leave it off" }}
+{{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled" }}
 {{- end }}
