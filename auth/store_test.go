@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -290,9 +292,18 @@ func TestDecodedCookiesRemembered(t *testing.T) {
 		t.Fatalf("appends to a remembered user's groups met: %v, %v", g1, g2)
 	}
 
+	want, err := base64.URLEncoding.DecodeString(good.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range len(good.Value) { // every one-byte change, with the good one remembered
 		b := []byte(good.Value)
 		b[i] ^= 1
+		// A change in the unused low bits of the last base64 character
+		// before the padding is no change: it decodes to the same cookie.
+		if got, err := base64.URLEncoding.DecodeString(string(b)); err == nil && bytes.Equal(got, want) {
+			continue
+		}
 		if _, ok := a.CurrentUser(requestWith(&http.Cookie{Name: good.Name, Value: string(b)})); ok {
 			t.Fatalf("a cookie changed at byte %d signed in", i)
 		}
