@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,9 +44,15 @@ func FuzzSessionCookie(f *testing.F) {
 	if _, ok := signedIn(good); !ok {
 		f.Fatal("the gateway's own cookie was refused")
 	}
+	want, _ := base64.URLEncoding.DecodeString(good)
 	for i := 0; i < len(good); i += 7 {
 		b := []byte(good)
 		b[i] ^= 0x01
+		// The unused low bits of the last base64 character before the
+		// padding: the same cookie, not a change.
+		if got, err := base64.URLEncoding.DecodeString(string(b)); err == nil && bytes.Equal(got, want) {
+			continue
+		}
 		if _, ok := signedIn(string(b)); ok {
 			f.Fatalf("a cookie with byte %d changed signs in", i)
 		}
