@@ -157,6 +157,22 @@ func (h *harness) signIn(u *idpUser) *browser {
 
 func (h *harness) signInAt(a *Auth, u mockoidc.User) *browser {
 	h.t.Helper()
+	rec, err := h.finish(a, u)
+	if err != nil {
+		h.t.Fatalf("sign-in: %v", err)
+	}
+	b := &browser{a: a}
+	b.keep(rec)
+	if b.cookie == nil {
+		h.t.Fatal("sign-in set no session cookie")
+	}
+	return b
+}
+
+// finish goes through the code flow at the provider as u up to the
+// callback, and returns what Finish wrote and its error.
+func (h *harness) finish(a *Auth, u mockoidc.User) (*httptest.ResponseRecorder, error) {
+	h.t.Helper()
 	h.idp.QueueUser(u)
 	rec := httptest.NewRecorder()
 	if err := a.StartLogin(rec, httptest.NewRequest("GET", "/login", nil), "/"); err != nil {
@@ -174,16 +190,9 @@ func (h *harness) signInAt(a *Auth, u mockoidc.User) *browser {
 	}
 	req := httptest.NewRequest("GET", "/auth/callback?"+back.RawQuery, nil)
 	req.AddCookie(login)
-	b := &browser{a: a}
 	rec = httptest.NewRecorder()
-	if _, err := a.Finish(rec, req); err != nil {
-		h.t.Fatalf("sign-in: %v", err)
-	}
-	b.keep(rec)
-	if b.cookie == nil {
-		h.t.Fatal("sign-in set no session cookie")
-	}
-	return b
+	_, err = a.Finish(rec, req)
+	return rec, err
 }
 
 func (b *browser) request() *http.Request {

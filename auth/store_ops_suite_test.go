@@ -177,21 +177,8 @@ func testStoreOutage(t *testing.T, h *harness) {
 func TestSignInWithRedisDown(t *testing.T) {
 	h := newHarness(t, true, nil)
 	h.redis.Stop()
-	h.idp.QueueUser(alice())
-	rec := httptest.NewRecorder()
-	if err := h.a.StartLogin(rec, httptest.NewRequest("GET", "/login", nil), "/"); err != nil {
-		t.Fatal(err)
-	}
-	login := rec.Result().Cookies()[0]
-	resp, err := noRedirects.Get(rec.Header().Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	req := httptest.NewRequest("GET", resp.Header.Get("Location"), nil)
-	req.AddCookie(login)
-	rec = httptest.NewRecorder()
-	if _, err := h.a.Finish(rec, req); !errors.Is(err, ErrStoreUnavailable) {
+	rec, err := h.finish(h.a, alice())
+	if !errors.Is(err, ErrStoreUnavailable) {
 		t.Fatalf("Finish = %v, want ErrStoreUnavailable", err)
 	}
 	for _, c := range rec.Result().Cookies() {
@@ -201,7 +188,7 @@ func TestSignInWithRedisDown(t *testing.T) {
 	}
 	// Logout still clears the browser's cookie.
 	rec = httptest.NewRecorder()
-	req = httptest.NewRequest("GET", "/logout", nil)
+	req := httptest.NewRequest("GET", "/logout", nil)
 	req.AddCookie(&http.Cookie{Name: "qsgate_session", Value: "x"})
 	h.a.Logout(rec, req)
 	if c := rec.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
