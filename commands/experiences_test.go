@@ -84,12 +84,7 @@ func TestFeaturesThroughTheWholeProgram(t *testing.T) {
 // A feature list, or Q&A, with the session API stops start-up, naming the
 // variable; so does an unknown feature.
 func TestFeatureSettingsRefusedAtStartUp(t *testing.T) {
-	base := map[string]string{
-		"QSGATE_PUBLIC_URL": "https://portal.example.com", "QSGATE_OIDC_ISSUER": "https://idp.example.com",
-		"QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32),
-		"QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-	}
+	base := validOffline()
 	for _, tt := range []struct {
 		name string
 		set  map[string]string

@@ -196,12 +196,7 @@ func TestBuildProblems(t *testing.T) {
 	os.WriteFile(badCSV, []byte("# key,arn\nalice@example.com,arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob@example.com,not-an-arn\n"), 0o600)
 	badYAML := filepath.Join(dir, "users.yaml")
 	os.WriteFile(badYAML, []byte("alice@example.com: arn:aws:quicksight:us-east-1:123456789012:user/default/alice\nbob: [1, 2]\n"), 0o600)
-	base := map[string]string{
-		"QSGATE_PUBLIC_URL": "https://portal.example.com", "QSGATE_OIDC_ISSUER": "https://idp.example.com",
-		"QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32),
-		"QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-	}
+	base := validOffline()
 	for _, tt := range []struct {
 		name string
 		set  map[string]string

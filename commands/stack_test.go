@@ -50,6 +50,17 @@ var (
 	nobby = &mockoidc.MockUser{Subject: "sub-nobby", Email: "nobby@example.com", EmailVerified: true, PreferredUsername: "nobby"}
 )
 
+// validOffline is a complete set of settings that build() accepts without
+// any server behind it, for tests of what start-up refuses.
+func validOffline() map[string]string {
+	return map[string]string{
+		"QSGATE_PUBLIC_URL": "https://portal.example.com", "QSGATE_OIDC_ISSUER": "https://idp.example.com",
+		"QSGATE_OIDC_CLIENT_ID": "c", "QSGATE_OIDC_CLIENT_SECRET": "s", "QSGATE_SESSION_KEYS": strings.Repeat("k", 32),
+		"QSGATE_QUICKSIGHT_ACCOUNT_ID": testAccount, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+	}
+}
+
 // noSignInLimits turns the sign-in limits off, for tests that sign in
 // far faster than people do.
 var noSignInLimits = map[string]string{"QSGATE_SIGNIN_RATE": "0", "QSGATE_SIGNIN_RATE_PER_ADDRESS": "0"}
