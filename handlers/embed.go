@@ -243,7 +243,6 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 // portal.
 func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 	csp := &policyCache{script: true}
-	names, _ := d.Catalog.(*namedCatalog) // nil without a catalog: the bar shows ids
 	return func(c echo.Context) error {
 		ep, title, err := entryPoint(c)
 		var t quicksight.Target
@@ -272,7 +271,7 @@ func embed(d Deps, entryPoint entryPointFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if name := names.name(userARN, ep); name != "" {
+		if name := listedName(d.Catalog, userARN, ep); name != "" {
 			title = name
 		}
 		h := c.Response().Header()

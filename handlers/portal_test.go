@@ -86,12 +86,31 @@ func (m *registeringMapper) Find(ctx context.Context, p quicksight.Person) (quic
 	return quicksight.Identity{UserARN: "arn:aws:quicksight:us-east-1:123456789012:user/default/x", Role: "AUTHOR"}, nil
 }
 
-// listing is a catalog that lists one dashboard and counts its calls.
-type listing struct{ calls int }
+// listing is a catalog that lists one dashboard, keeps what it listed by
+// user as quicksight.Catalog does, and counts its calls.
+type listing struct {
+	mu     sync.Mutex
+	calls  int
+	listed map[string][]quicksight.Item
+}
 
 func (l *listing) For(ctx context.Context, userARN string) ([]quicksight.Item, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.calls++
-	return []quicksight.Item{{Kind: "dashboards", ID: "sales", Name: "Sales"}}, nil
+	items := []quicksight.Item{{Kind: "dashboards", ID: "sales", Name: "Sales"}}
+	if l.listed == nil {
+		l.listed = map[string][]quicksight.Item{}
+	}
+	l.listed[userARN] = items
+	return items, nil
+}
+
+func (l *listing) Cached(userARN string) ([]quicksight.Item, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	items, ok := l.listed[userARN]
+	return items, ok
 }
 
 // refusing is a limit or a door with no room.

@@ -134,9 +134,6 @@ func NewServer(d Deps) *echo.Echo {
 	if d.PortalTitle == "" {
 		d.PortalTitle = "QuickSight portal"
 	}
-	if d.Catalog != nil { // the embed page's bar names what the home page listed
-		d.Catalog = rememberNames(d.Catalog)
-	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(discard{}) // everything is logged through d.Logger

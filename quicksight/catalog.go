@@ -59,6 +59,10 @@ func NewCatalog(api CatalogAPI, accountID string, timeout time.Duration) *Catalo
 		failed: ttlcache.New[string, error](catalogUsers, catalogRetry)}
 }
 
+// Cached is userARN's listing while the catalog keeps it; it lists
+// nothing and asks AWS for nothing.
+func (c *Catalog) Cached(userARN string) ([]Item, bool) { return c.cache.Peek(userARN) }
+
 // For returns what userARN may open: dashboards then analyses, each by
 // name. It waits for a listing only as long as ctx allows; errors are
 // *Error, or the ctx's.
