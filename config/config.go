@@ -229,8 +229,8 @@ func EditableClaims(claims []string) []string {
 	return slices.DeleteFunc(slices.Clone(claims), func(cl string) bool { return cl == "email" || cl == "sub" })
 }
 
-// Warnings are settings that are valid but take a risk the operator chose;
-// serve logs each at start.
+// Warnings are settings that are valid but take a risk the operator chose,
+// or do nothing as set; serve logs each at start.
 func (c Config) Warnings() []string {
 	var w []string
 	if len(c.DashboardFeatures) > 0 && c.DashboardExperience != "dashboard" {
