@@ -76,6 +76,11 @@ type Config struct {
 	// not say email_verified: true (some providers, such as Entra ID, never
 	// send it). Off, an unverified email is dropped.
 	TrustUnverifiedEmail bool
+	// KeepIDToken keeps the provider's ID token in the session whatever its
+	// size (User.IDToken), for a mapper that sends it on (identity-center
+	// mode). A cookie too small for everything then drops the refresh
+	// token before it.
+	KeepIDToken bool
 	// GroupsClaim names the claim that lists the user's groups (ID token
 	// or userinfo; a list or a single string).
 	GroupsClaim string

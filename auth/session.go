@@ -18,8 +18,11 @@ type User struct {
 	PreferredUsername string
 	Extra             map[string]string // claims the ARN template reads
 	Groups            []string          // the groups the access policy looks at, and only those
-	IDToken           string            // only as id_token_hint at logout; omitted when large
-	Expires           time.Time         // absolute end of the session
+	// IDToken is the provider's ID token: the id_token_hint at logout, and
+	// with Config.KeepIDToken what the mapper sends on. Omitted when large
+	// unless kept. A secret: never logged.
+	IDToken string
+	Expires time.Time // absolute end of the session
 }
 
 // Claim returns a claim by its OIDC name, "" when absent. It makes User a

@@ -136,7 +136,7 @@ func (a *Auth) userFrom(sub string, claims map[string]any, rawIDToken string) Us
 			u.Extra[k] = v
 		}
 	}
-	if len(rawIDToken) <= maxIDTokenHint {
+	if a.cfg.KeepIDToken || len(rawIDToken) <= maxIDTokenHint {
 		u.IDToken = rawIDToken
 	}
 	return u

@@ -130,7 +130,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
 		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
-		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.GroupsKept(),
+		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.GroupsKept(), KeepIDToken: cfg.UserMapping == "identity-center",
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
@@ -158,7 +158,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		AmazonQGroups:       cfg.AmazonQGroups,
 	}
 	var catalog handlers.ContentLister // a nil interface when off: handlers check it
-	if cfg.HomeList {
+	// The listings are filtered on the user's ARN, which identity-center
+	// mode never learns.
+	if cfg.HomeList && cfg.UserMapping != "identity-center" {
 		catalog = quicksight.NewCatalog(embedding, cfg.AccountID, cfg.AWSTimeout)
 	}
 	draining := new(atomic.Bool)

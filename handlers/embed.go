@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/qsgate/qsgate/access"
+	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
@@ -71,6 +72,8 @@ func embedResult(err error) string {
 			return qe.Code
 		}
 		return "other"
+	case errors.Is(err, quicksight.ErrSignInAgain):
+		return "sign_in_again"
 	case errors.Is(err, quicksight.ErrNoMapping):
 		return "no_mapping"
 	case errors.Is(err, quicksight.ErrUserNotFound):
@@ -104,6 +107,12 @@ func refused(d Deps, err error) error {
 // forgetter is a mapper that caches what QuickSight said about users.
 type forgetter interface {
 	Forget(p quicksight.Person)
+}
+
+// renewer renews the session at the provider now (auth.Auth.Renew), for
+// a mapper whose copy of the provider's token has expired.
+type renewer interface {
+	Renew(w http.ResponseWriter, r *http.Request) (auth.User, error)
 }
 
 // finder is a mapper that may create the QuickSight user on a view
@@ -198,6 +207,17 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 	}
 	start := time.Now()
 	id, err := mapUser(ctx, d, c.Request(), person(d, u))
+	if errors.Is(err, quicksight.ErrSignInAgain) {
+		// The provider's token the mapper sends on has expired: renew the
+		// session at the provider, once, and map again.
+		if r, ok := d.Auth.(renewer); ok {
+			if renewed, rerr := r.Renew(c.Response(), c.Request()); rerr == nil && renewed.IDToken != u.IDToken {
+				u = renewed
+				c.Set("user", u)
+				id, err = mapUser(ctx, d, c.Request(), person(d, u))
+			}
+		}
+	}
 	if err != nil {
 		return emb, "", "", err
 	}

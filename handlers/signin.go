@@ -200,7 +200,7 @@ func authorize(d Deps) echo.MiddlewareFunc {
 // person is the signed-in user as the mapper needs them: claims, and the
 // namespace and registration role the policy gives.
 func person(d Deps, u auth.User) quicksight.Person {
-	p := quicksight.Person{Claims: u}
+	p := quicksight.Person{Claims: u, Token: u.IDToken}
 	if d.Access != nil {
 		p.Namespace, p.Role = d.Access.Namespace(u.Email, u.Groups), d.Access.Role(u.Groups)
 	}
