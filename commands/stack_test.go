@@ -166,6 +166,7 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 		"AWS_SECRET_ACCESS_KEY":              qssim.DefaultSecretAccessKey,
 		"AWS_ENDPOINT_URL_QUICKSIGHT":        sim.URL(),
 		"AWS_ENDPOINT_URL_STS":               sim.URL(),
+		"AWS_ENDPOINT_URL_SSO_OIDC":          sim.URL(),
 	}
 	for k, v := range override {
 		env[k] = v
