@@ -176,6 +176,9 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer func() { d.Metrics.Embed(embedResult(err), took) }()
 	}
 	u := currentUser(c)
+	if d.Audit != nil {
+		defer func() { recordRefusal(c, d, u, t.EntryPoint, err) }() // nil err, or not an access refusal: nothing
+	}
 	if d.Views != nil {
 		if err := d.Views.Allow(u.Subject); err != nil {
 			return emb, "", "", err
@@ -197,7 +200,8 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer release()
 	}
 	start := time.Now()
-	id, err := mapUser(ctx, d, c.Request(), person(d, u))
+	p := person(d, u)
+	id, err := mapUser(ctx, d, c.Request(), p)
 	if err != nil {
 		return emb, "", "", err
 	}
@@ -208,7 +212,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		// A user the mapper found or registered is gone (deleted, or
 		// re-emailed in QuickSight): look again next time.
 		if f, ok := d.Mapper.(forgetter); ok && errors.Is(err, quicksight.ErrUserNotFound) {
-			f.Forget(person(d, u))
+			f.Forget(p)
 		}
 		return emb, "", "", err
 	}
@@ -233,6 +237,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+	recordEmbed(c, d, u, p, id, t, emb)
 	return emb, origin, id.UserARN, nil
 }
 
