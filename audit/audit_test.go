@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,6 +214,47 @@ func TestOpen(t *testing.T) {
 		if l, err := Open(bad, nil, nil); err == nil {
 			l.Close()
 			t.Errorf("Open(%q) worked, want an error", bad)
+		}
+	}
+}
+
+// BenchmarkRecord is one embed_issued line, as a view writes it: to a file
+// (the write system call included) and to io.Discard (the encoding alone).
+func BenchmarkRecord(b *testing.B) {
+	f, err := os.OpenFile(filepath.Join(b.TempDir(), "audit.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	ctx := WithRequest(context.Background(), Request{ClientIP: "192.0.2.7", RequestID: "rZnAGquozapcrEBwcnKZrgaXFBAxHiRW"})
+	for name, l := range map[string]*Logger{"file": New(f, nil, nil), "discard": New(io.Discard, nil, nil)} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Record(ctx, samples[len(samples)-1])
+			}
+		})
+	}
+}
+
+// docs/audit.md's examples match the schema, and it has a section for
+// every event.
+func TestDocMatchesTheSchema(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "audit.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := schema(t)
+	var examples []string
+	for _, block := range strings.Split(string(doc), "```json\n")[1:] {
+		examples = append(examples, strings.TrimSpace(block[:strings.Index(block, "```")]))
+	}
+	if got := len(lines(t, sch, strings.Join(examples, "\n"))); got < 5 {
+		t.Errorf("%d examples in docs/audit.md, want one for most events", got)
+	}
+	for _, e := range []string{SignIn, SignInRefused, AccessRefused, UserRegistered, RoleAssumed, SessionRevoked, SignOut, EmbedIssued} {
+		if !strings.Contains(string(doc), "### `"+e+"`") {
+			t.Errorf("docs/audit.md has no section for %s", e)
 		}
 	}
 }
