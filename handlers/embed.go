@@ -200,8 +200,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer release()
 	}
 	start := time.Now()
-	p := person(d, u)
-	id, err := mapUser(ctx, d, c.Request(), p)
+	id, err := mapUser(ctx, d, c.Request(), person(d, u))
 	if err != nil {
 		return emb, "", "", err
 	}
@@ -212,7 +211,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		// A user the mapper found or registered is gone (deleted, or
 		// re-emailed in QuickSight): look again next time.
 		if f, ok := d.Mapper.(forgetter); ok && errors.Is(err, quicksight.ErrUserNotFound) {
-			f.Forget(p)
+			f.Forget(person(d, u))
 		}
 		return emb, "", "", err
 	}
@@ -237,7 +236,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
-	recordEmbed(c, d, u, p, id, t, emb)
+	recordEmbed(c, d, u, id, t, emb)
 	return emb, origin, id.UserARN, nil
 }
 
