@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -130,11 +131,13 @@ func TestAuditStream(t *testing.T) {
 
 // TestAuditLogFileAndRevoke: with QSGATE_AUDIT_LOG a file, the gateway
 // and `qsgate sessions revoke` append to it (0600), stdout gets nothing,
-// and the revoke says how many sessions ended.
+// the revoke says how many sessions ended, and /metrics counts lost lines.
 func TestAuditLogFileAndRevoke(t *testing.T) {
 	r := redistest.Start(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	s := startStack(t, map[string]string{"QSGATE_AUDIT_LOG": path, "QSGATE_SESSION_STORE": "redis", "QSGATE_REDIS_URL": r.URL()})
+	metricsAddr := freeAddr(t)
+	s := startStack(t, map[string]string{"QSGATE_AUDIT_LOG": path, "QSGATE_SESSION_STORE": "redis", "QSGATE_REDIS_URL": r.URL(),
+		"QSGATE_METRICS_ADDR": metricsAddr})
 	b := newBrowser(t)
 	if p := s.signIn(b, alice, "/"); p.status != 200 {
 		t.Fatalf("sign-in: %s", p)
@@ -161,6 +164,15 @@ func TestAuditLogFileAndRevoke(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("audit file mode = %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nqsgate_audit_write_failures_total 0\n") {
+		t.Errorf("/metrics has no qsgate_audit_write_failures_total 0")
 	}
 	if s.out.String() != "" || strings.Contains(out.String(), `"audit"`) {
 		t.Errorf("with a file, stdout got audit lines: %q %q", s.out, out.String())
