@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,29 @@ func BenchmarkEmbedView(b *testing.B) {
 	}
 }
 
+// BenchmarkEmbedViewAudit alternates BenchmarkEmbedView's page view on two
+// gateways built from one stack's settings, the audit stream off and on (a
+// file, QSGATE_AUDIT_LOG=PATH: one embed_issued line a view, written
+// before the page), and reports each and their difference: machine load
+// that comes and goes hits both alike.
+func BenchmarkEmbedViewAudit(b *testing.B) {
+	request, views := inProcessViews(b, map[string]string{"QSGATE_AUDIT_LOG": "off"},
+		map[string]string{"QSGATE_AUDIT_LOG": filepath.Join(b.TempDir(), "audit.log")})
+	var off, on time.Duration
+	for b.Loop() {
+		r1, r2 := request(), request()
+		t0 := time.Now()
+		views[0](r1)
+		t1 := time.Now()
+		views[1](r2)
+		off, on = off+t1.Sub(t0), on+time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(off.Nanoseconds())/n, "off-ns/op")
+	b.ReportMetric(float64(on.Nanoseconds())/n, "on-ns/op")
+	b.ReportMetric(float64((on-off).Nanoseconds())/n, "audit-ns/op")
+}
+
 // BenchmarkViewOverBare alternates BenchmarkEmbedView's page view with a
 // bare SDK call to the same simulator and reports each and view/bare (the
 // goal is 1.15 or less): machine load that comes and goes hits both alike.
@@ -188,13 +212,17 @@ var sharedSim *qssim.Server
 // request handed to the gateway's handler.
 func inProcessView(b *testing.B) (request func() *http.Request, view func(*http.Request)) {
 	b.Helper()
+	request, views := inProcessViews(b, nil)
+	return request, views[0]
+}
+
+// inProcessViews is inProcessView with one gateway per override of the
+// stack's settings, each built from them with the override on top.
+func inProcessViews(b *testing.B, overrides ...map[string]string) (request func() *http.Request, views []func(*http.Request)) {
+	b.Helper()
 	s := startStack(b, unlimited)
 	br := newBrowser(b)
 	s.signIn(br, alice, "/")
-	g, err := build(context.Background(), func(k string) string { return s.env[k] }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
 	sharedSim = s.sim
 	base, _ := url.Parse(s.url)
 	cookies := br.c.Jar.Cookies(base)
@@ -204,14 +232,22 @@ func inProcessView(b *testing.B) (request func() *http.Request, view func(*http.
 		req.AddCookie(c)
 	}
 	request = func() *http.Request { return req.Clone(context.Background()) }
-	view = func(r *http.Request) {
-		w := &sink{header: http.Header{}}
-		g.server.ServeHTTP(w, r)
-		if w.status != http.StatusOK || w.n == 0 {
-			b.Fatalf("status %d, %d bytes", w.status, w.n)
+	for _, o := range overrides {
+		env := maps.Clone(s.env)
+		maps.Copy(env, o)
+		g, err := build(context.Background(), func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			b.Fatal(err)
 		}
+		views = append(views, func(r *http.Request) {
+			w := &sink{header: http.Header{}}
+			g.server.ServeHTTP(w, r)
+			if w.status != http.StatusOK || w.n == 0 {
+				b.Fatalf("status %d, %d bytes", w.status, w.n)
+			}
+		})
 	}
-	return request, view
+	return request, views
 }
 
 // sink is the ResponseWriter the in-process view writes to: it keeps the

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qsgate/qsgate/audit"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/config"
@@ -38,12 +39,13 @@ type gateway struct {
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
+	audit    *audit.Logger    // nil with QSGATE_AUDIT_LOG=off; closed when serve ends
 }
 
 // build is build with the invocation's settings and logs; the gateway
 // knows the env file read and the version.
 func (in *invocation) build(ctx context.Context) (*gateway, error) {
-	g, err := build(ctx, in.getenv, in.stderr)
+	g, err := buildWith(ctx, in.getenv, in.stderr, in.stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -51,10 +53,17 @@ func (in *invocation) build(ctx context.Context) (*gateway, error) {
 	return g, nil
 }
 
-// build checks the settings and wires every part, in order: config, logger,
-// AWS configuration, OIDC, session store, QuickSight client, templates,
-// handlers. Nothing here talks to the network.
+// build is buildWith, with the audit stream's "stdout" going to logOut
+// with the logs (the demo, tests).
 func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*gateway, error) {
+	return buildWith(ctx, getenv, logOut, logOut)
+}
+
+// buildWith checks the settings and wires every part, in order: config,
+// logger, AWS configuration, OIDC, session store, QuickSight client,
+// templates, handlers; QSGATE_AUDIT_LOG=stdout writes to auditOut. Nothing
+// here talks to the network.
+func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut io.Writer) (*gateway, error) {
 	set, err := loadSettings(ctx, getenv)
 	if err != nil {
 		return nil, err
@@ -122,6 +131,11 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		}
 		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
 	}
+	auditLog, aud, err := openAudit(cfg, auditOut, log)
+	if err != nil {
+		return nil, err
+	}
+	dir.RecordTo(aud)
 	var sessionRedis *redis.Client // nil: sessions live in their cookies
 	if cfg.SessionStore == "redis" {
 		sessionRedis = redisClient
@@ -134,7 +148,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
-		Logger: log,
+		Logger: log, Audit: aud,
 	})
 	if err != nil {
 		return nil, err
@@ -175,6 +189,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		if clusterReady != nil {
 			m.WatchCluster(func() bool { return clusterReady(context.Background()) == nil }, limit.Fallbacks.Load)
 		}
+		if auditLog != nil {
+			m.WatchAudit(auditLog.Failed)
+		}
 		rec = m
 	}
 	frameOrigins := handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion)
@@ -188,8 +205,8 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		FrameOrigins: frameOrigins,
+		FrameOrigins: frameOrigins, Audit: aud,
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, audit: auditLog}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -142,6 +143,9 @@ type Config struct {
 	ShutdownGrace         time.Duration // QSGATE_SHUTDOWN_GRACE
 	LogLevel              slog.Level    // QSGATE_LOG_LEVEL
 	LogFormat             string        // QSGATE_LOG_FORMAT: "text" or "json"
+	// AuditLog is QSGATE_AUDIT_LOG: where the audit stream goes, "stdout"
+	// (the default), "off", or an absolute file path (opened at start-up).
+	AuditLog string
 }
 
 // RedirectURL is the OIDC redirect URI registered at the provider.
@@ -483,6 +487,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
+		AuditLog:             r.auditLog("QSGATE_AUDIT_LOG"),
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
@@ -599,6 +604,7 @@ func (c Config) Summary() string {
 	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
 	line("QSGATE_LOG_FORMAT", c.LogFormat)
+	line("QSGATE_AUDIT_LOG", c.AuditLog)
 	return b.String()
 }
 
@@ -644,6 +650,16 @@ func (r reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// auditLog is where the audit stream goes: "stdout" (the default), "off",
+// or an absolute file path. Whether the file opens is checked at start-up.
+func (r reader) auditLog(name string) string {
+	v := r.str(name, "stdout")
+	if v != "stdout" && v != "off" && !filepath.IsAbs(v) {
+		r.p.Add(name, "must be stdout, off or an absolute file path, got %q", v)
+	}
+	return v
 }
 
 // hostPort is a listen address: [host]:port.

@@ -63,6 +63,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"EmbedRate", c.EmbedRate.String(), "30/m"},
 		{"MaxRPS", c.MaxRPS, 5.0},
 		{"MaxInflight", c.MaxInflight, 20},
+		{"AuditLog", c.AuditLog, "stdout"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -105,6 +106,8 @@ func TestLoadProblems(t *testing.T) {
 		{"bad listen addr", map[string]string{"QSGATE_LISTEN_ADDR": "not-an-addr"}, `QSGATE_LISTEN_ADDR: must be HOST:PORT or :PORT, got "not-an-addr"`},
 		{"metrics on the public port", map[string]string{"QSGATE_LISTEN_ADDR": ":8080", "QSGATE_METRICS_ADDR": ":8080"}, "QSGATE_METRICS_ADDR: must differ from QSGATE_LISTEN_ADDR"},
 		{"missing public url", map[string]string{"QSGATE_PUBLIC_URL": ""}, "QSGATE_PUBLIC_URL: missing"},
+		{"relative audit log", map[string]string{"QSGATE_AUDIT_LOG": "audit.log"}, `QSGATE_AUDIT_LOG: must be stdout, off or an absolute file path, got "audit.log"`},
+		{"audit log to stderr", map[string]string{"QSGATE_AUDIT_LOG": "stderr"}, `QSGATE_AUDIT_LOG: must be stdout, off or an absolute file path, got "stderr"`},
 		{"relative public url", map[string]string{"QSGATE_PUBLIC_URL": "portal.example.com"}, `QSGATE_PUBLIC_URL: must be an absolute http(s) URL, got "portal.example.com"`},
 		{"public url with path", map[string]string{"QSGATE_PUBLIC_URL": "https://x.example.com/qs"}, "QSGATE_PUBLIC_URL: must be scheme and host only"},
 		{"missing issuer", map[string]string{"QSGATE_OIDC_ISSUER": ""}, "QSGATE_OIDC_ISSUER: missing"},

@@ -185,6 +185,9 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer func() { d.Metrics.Embed(embedResult(err), took) }()
 	}
 	u := currentUser(c)
+	if d.Audit != nil {
+		defer func() { recordRefusal(c, d, u, t.EntryPoint, err) }() // nil err, or not an access refusal: nothing
+	}
 	if d.Views != nil {
 		if err := d.Views.Allow(u.Subject); err != nil {
 			return emb, "", "", err
@@ -253,6 +256,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+	recordEmbed(c, d, u, id, t, emb)
 	return emb, origin, id.UserARN, nil
 }
 
