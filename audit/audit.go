@@ -53,6 +53,9 @@ const (
 	ReasonNoQuickSightUser = "no_quicksight_user" // QuickSight has no such user
 	ReasonNotAuthor        = "not_author"         // a reader asked for the console
 	ReasonNotFound         = "not_found"          // QuickSight has no such dashboard or analysis, or not shared with the user
+	// identity-center mode
+	ReasonNotInIdentityCenter = "not_in_identity_center" // Identity Center has no active user for the provider's token
+	ReasonSignInAgain         = "sign_in_again"          // the provider's token expired and could not be renewed
 
 	// sign_out
 	ReasonUser   = "user"   // the user signed out (POST /logout)

@@ -136,6 +136,9 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 		return nil, err
 	}
 	dir.RecordTo(aud)
+	if m, ok := mapper.(*quicksight.IdentityCenterMapper); ok {
+		m.RecordTo(aud)
+	}
 	var sessionRedis *redis.Client // nil: sessions live in their cookies
 	if cfg.SessionStore == "redis" {
 		sessionRedis = redisClient

@@ -4,6 +4,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +84,13 @@ func TestIdentityCenterMode(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+	// The audit stream: the role assumed once, with the user's context,
+	// and each view issued; every line in the schema, none with a token.
+	got := summary(auditLines(t, s.out.String(), "aorAAAAA", "aoaAAAAA", "ASIA"))
+	wantAudit := []string{"sign_in <nil> sub-alice", "role_assumed <nil> sub-alice", "embed_issued <nil> sub-alice", "embed_issued <nil> sub-alice"}
+	if !slices.Equal(got, wantAudit) {
+		t.Errorf("audit stream = %q, want %q", got, wantAudit)
+	}
 }
 
 // TestIdentityCenterRefusalPages: each set-up problem gets its page in
@@ -96,10 +104,11 @@ func TestIdentityCenterRefusalPages(t *testing.T) {
 		status    int
 		title     string
 		hint      string
+		audit     string // the access_refused reason, "" for none
 	}{
-		{"user not in Identity Center", false, noraIDC, qssim.AuthIAMIdentityCenter, 403, "Your account is not in IAM Identity Center", "add or enable the user"},
-		{"role without sts:SetContext", true, aliceIDC, qssim.AuthIAMIdentityCenter, 502, "The portal cannot pass your identity to QuickSight", "sts:SetContext"},
-		{"account not on Identity Center", false, aliceIDC, qssim.AuthIAMAndQuickSight, 502, "QuickSight is not set up for IAM Identity Center", "AuthenticationType"},
+		{"user not in Identity Center", false, noraIDC, qssim.AuthIAMIdentityCenter, 403, "Your account is not in IAM Identity Center", "add or enable the user", "not_in_identity_center"},
+		{"role without sts:SetContext", true, aliceIDC, qssim.AuthIAMIdentityCenter, 502, "The portal cannot pass your identity to QuickSight", "sts:SetContext", ""},
+		{"account not on Identity Center", false, aliceIDC, qssim.AuthIAMAndQuickSight, 502, "QuickSight is not set up for IAM Identity Center", "AuthenticationType", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +120,18 @@ func TestIdentityCenterRefusalPages(t *testing.T) {
 			}
 			if !strings.Contains(s.logs.String(), tt.hint) {
 				t.Errorf("no log line names %q:\n%s", tt.hint, s.logs)
+			}
+			refused := 0
+			for _, l := range auditLines(t, s.out.String()) {
+				if l["event"] == "access_refused" {
+					refused++
+					if l["reason"] != tt.audit {
+						t.Errorf("access_refused reason = %v, want %q", l["reason"], tt.audit)
+					}
+				}
+			}
+			if want := min(1, len(tt.audit)); refused != want {
+				t.Errorf("%d access_refused lines, want %d", refused, want)
 			}
 		})
 	}

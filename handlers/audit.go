@@ -55,6 +55,10 @@ func accessRefusal(err error) string {
 		return audit.ReasonNotFound
 	case errors.Is(err, limit.ErrUserRate):
 		return audit.ReasonRateLimited
+	case errors.Is(err, quicksight.ErrSignInAgain): // before: it may wrap the next
+		return audit.ReasonSignInAgain
+	case errors.Is(err, quicksight.ErrNotInIdentityCenter):
+		return audit.ReasonNotInIdentityCenter
 	}
 	return ""
 }
@@ -76,9 +80,15 @@ func recordEmbed(c echo.Context, d Deps, u auth.User, id quicksight.Identity, t 
 	if d.Audit == nil {
 		return
 	}
-	d.Audit.Record(c.Request().Context(), audit.Event{Event: audit.EmbedIssued,
+	e := audit.Event{Event: audit.EmbedIssued,
 		Subject: u.Subject, Email: u.Email, UserARN: id.UserARN, Namespace: person(d, u).Namespace, Role: id.Role,
-		Experience: emb.Experience, EntryPoint: t.EntryPoint, AWSRequestID: emb.RequestID})
+		Experience: emb.Experience, EntryPoint: t.EntryPoint, AWSRequestID: emb.RequestID}
+	if id.WithIdentity {
+		// The Identity Center user: QuickSight knows who, the gateway
+		// knows the role it signed with; the namespace is Identity Center's.
+		e.UserARN, e.Namespace, e.RoleARN = "", "", id.RoleARN
+	}
+	d.Audit.Record(c.Request().Context(), e)
 }
 
 // recordSignInLimited writes sign_in_refused for a callback the

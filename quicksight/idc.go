@@ -18,6 +18,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/qsgate/qsgate/audit"
 )
 
 // Identity Center's failures, told apart so that each gets its own page.
@@ -90,6 +92,15 @@ type IdentityCenterMapper struct {
 	timeout         time.Duration
 	now             func() time.Time
 	users           *lru.Cache[string, *idcUser]
+	audit           Auditor // role_assumed; nil records nothing
+}
+
+// RecordTo makes m write role_assumed to a (nil records nothing) each time
+// it assumes the role for a user: a cold chain or a renewal, never a
+// cached view.
+func (m *IdentityCenterMapper) RecordTo(a Auditor) *IdentityCenterMapper {
+	m.audit = a
+	return m
 }
 
 // NewIdentityCenterMapper makes the chain for application appARN and role
@@ -121,7 +132,7 @@ func (m *IdentityCenterMapper) Identity(ctx context.Context, p Person) (Identity
 	if _, err := u.creds.Retrieve(ctx); err != nil {
 		return Identity{}, m.explain(err)
 	}
-	return Identity{Creds: u.creds, WithIdentity: true}, nil
+	return Identity{Creds: u.creds, WithIdentity: true, RoleARN: m.roleARN}, nil
 }
 
 // Forget drops what is kept for p: the next view starts the chain again.
@@ -140,7 +151,8 @@ func (m *IdentityCenterMapper) user(sub string, p Person) *idcUser {
 	if u, ok := m.users.Get(sub); ok {
 		return u
 	}
-	src := &idcSource{m: m, session: RoleSessionName(cmp.Or(p.Claims.Claim("email"), sub))}
+	email := p.Claims.Claim("email")
+	src := &idcSource{m: m, session: RoleSessionName(cmp.Or(email, sub)), sub: sub, email: email}
 	u := &idcUser{src: src, creds: aws.NewCredentialsCache(deadline{src, m.timeout}, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = roleSessionRenew
 	})}
@@ -157,8 +169,9 @@ func (m *IdentityCenterMapper) user(sub string, p Person) *idcUser {
 // It holds secrets: the provider's token and Identity Center's refresh
 // token; neither is ever logged.
 type idcSource struct {
-	m       *IdentityCenterMapper
-	session string // the role session name
+	m          *IdentityCenterMapper
+	session    string // the role session name
+	sub, email string // whose chain, for the audit stream
 
 	mu        sync.Mutex
 	assertion string    // the freshest provider ID token seen
@@ -203,6 +216,10 @@ func (s *idcSource) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c := out.Credentials
 	if c == nil || c.Expiration == nil {
 		return aws.Credentials{}, classifyChain("AssumeRole", errors.New("STS answered without credentials"))
+	}
+	if s.m.audit != nil {
+		s.m.audit.Record(ctx, audit.Event{Event: audit.RoleAssumed, Subject: s.sub, Email: s.email,
+			RoleARN: s.m.roleARN, RoleSession: s.session})
 	}
 	return aws.Credentials{
 		AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),

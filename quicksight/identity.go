@@ -35,6 +35,9 @@ type Identity struct {
 	// user: the embed call is GenerateEmbedUrlForRegisteredUserWithIdentity,
 	// and UserARN is "".
 	WithIdentity bool
+	// RoleARN, in identity-center mode, is the role whose identity-enhanced
+	// session signs the embed call (for the audit stream).
+	RoleARN string
 	// Groups are the signed-in user's groups (those the session keeps),
 	// which Client.AmazonQGroups reads. Mappers leave it empty: the
 	// handlers fill it in for the embed call.
