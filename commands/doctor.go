@@ -138,6 +138,8 @@ type doctor struct {
 	clients awsClients            // the SDK's own configuration, without serve's budget and retryer
 	dir     *quicksight.Directory // follows no region: doctor reports a wrong one
 	mapper  handlers.UserMapper   // lookup only, never registers
+	// idcRegion is Identity Center's region (identity-center mode).
+	idcRegion string
 
 	jwksURL string // set by discovery
 
@@ -190,6 +192,7 @@ func (d *doctor) settings(ctx context.Context) doctorVerdict {
 	}
 	if err == nil {
 		d.cfg, d.clients = set.cfg, awsClients{cfg: set.aws, endpoints: set.endpoints}
+		d.idcRegion = set.identityCenterRegion()
 		d.dir = quicksight.NewDirectory(set.cfg.AccountID, set.identityRegion(), set.cfg.AWSTimeout, false, d.clients.users, nil)
 		// lookupOnlyConfig changes nothing newMapper checks, so its problems are serve's.
 		mapper, problem := newMapper(lookupOnlyConfig(set.cfg), d.clients, d.dir, set.identityRegion())

@@ -44,11 +44,11 @@ func (d *doctor) identityCenterChecks(ctx context.Context) {
 // there); this says what the gateway will use, and where the region came
 // from.
 func (d *doctor) idcSettings(context.Context) doctorVerdict {
-	region, from := d.cfg.IDCRegion, "QSGATE_IDC_REGION"
-	if region == "" {
-		region, from = d.clients.cfg.Region, "the AWS region; set QSGATE_IDC_REGION if Identity Center is in another"
+	from := "QSGATE_IDC_REGION"
+	if d.cfg.IDCRegion == "" {
+		from = "the AWS region; set QSGATE_IDC_REGION if Identity Center is in another"
 	}
-	return okVerdict("application %s, role %s, Identity Center in %s (%s)", d.cfg.IDCApplicationARN, d.cfg.IDCRoleARN, region, from)
+	return okVerdict("application %s, role %s, Identity Center in %s (%s)", d.cfg.IDCApplicationARN, d.cfg.IDCRoleARN, d.idcRegion, from)
 }
 
 // idcAccount asks QuickSight how the account signs users in
