@@ -13,7 +13,10 @@ import (
 	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
 
-const idcRole = "arn:aws:iam::" + testAccount + ":role/QuickSightIdentity"
+const (
+	idcRole = "arn:aws:iam::" + testAccount + ":role/QuickSightIdentity"
+	idcApp  = "arn:aws:sso::" + testAccount + ":application/ssoins-qssim0000000000/apl-qsgate"
+)
 
 // startIdentityCenterStack is the stack in identity-center mode: the
 // simulator's account on Identity Center, an application trusting the
@@ -24,17 +27,12 @@ func startIdentityCenterStack(t *testing.T, plainRole bool, override map[string]
 	t.Helper()
 	env := map[string]string{
 		"QSGATE_USER_MAPPING":        "identity-center",
-		"QSGATE_IDC_APPLICATION_ARN": "arn:aws:sso::" + testAccount + ":application/ssoins-qssim0000000000/apl-qsgate",
+		"QSGATE_IDC_APPLICATION_ARN": idcApp,
 		"QSGATE_IDC_ROLE_ARN":        idcRole,
 	}
 	maps.Copy(env, override)
 	s := startStack(t, env)
-	s.sim.SetAuthenticationType(qssim.AuthIAMIdentityCenter)
-	if err := s.sim.AddIdentityCenterApplication(qssim.IdentityCenterApplication{
-		ARN: env["QSGATE_IDC_APPLICATION_ARN"], Issuer: s.idp.Issuer(), Audience: s.idp.ClientID,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	setUpIdentityCenterApp(t, s)
 	s.sim.AddIdentityCenterUser(qssim.User{UserName: "alice-idc", Email: "alice@example.com", Role: "AUTHOR"})
 	add := s.sim.AddContextRole
 	if plainRole {
@@ -44,6 +42,30 @@ func startIdentityCenterStack(t *testing.T, plainRole bool, override map[string]
 		t.Fatal(err)
 	}
 	return s
+}
+
+// setUpIdentityCenter puts the stack's simulator on Identity Center for
+// s.env's application (setUpIdentityCenterApp) with idcRole trusting
+// sts:SetContext; the Identity Center users are the caller's to add.
+func setUpIdentityCenter(t testing.TB, s *stack) {
+	t.Helper()
+	setUpIdentityCenterApp(t, s)
+	if err := s.sim.AddContextRole(idcRole); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setUpIdentityCenterApp puts the simulator's account on Identity Center,
+// with the application of s.env trusting the stack's provider (issuer,
+// client id as audience, keys from its JWKS).
+func setUpIdentityCenterApp(t testing.TB, s *stack) {
+	t.Helper()
+	s.sim.SetAuthenticationType(qssim.AuthIAMIdentityCenter)
+	if err := s.sim.AddIdentityCenterApplication(qssim.IdentityCenterApplication{
+		ARN: s.env["QSGATE_IDC_APPLICATION_ARN"], Issuer: s.idp.Issuer(), Audience: s.idp.ClientID,
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var (
