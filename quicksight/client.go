@@ -147,8 +147,8 @@ func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, er
 	}
 	if err != nil {
 		e := throttledTimeout(classify(op, err), throttled)
-		if id.WithIdentity && errors.Is(e, ErrAccessDenied) && strings.Contains(e.Message, "IAM Identity Center") {
-			e.Kind, e.Hint = ErrAccountNotIdentityCenter, "QuickSight refused identity-enhanced credentials: the QuickSight account must be subscribed with IAM Identity Center (DescribeAccountSubscription's AuthenticationType IAM_IDENTITY_CENTER), in the same organization instance as QSGATE_IDC_APPLICATION_ARN"
+		if id.WithIdentity && errors.Is(e, ErrAccessDenied) {
+			e = identityRefusal(e, v.experience)
 		}
 		// Only the console refuses readers; the other experiences are theirs too.
 		if errors.Is(e, ErrAccessDenied) && v.experience == ExperienceConsole && c.isReader(ctx, id) {
@@ -239,6 +239,23 @@ func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint str
 		return embedOutput{}, err
 	}
 	return embedOutput{out.EmbedUrl, out.RequestId}, nil
+}
+
+// identityRefusal explains an AccessDenied to the Identity Center user's
+// embed call. The gateway knows neither the user's ARN nor their role, so
+// QuickSight's own words decide: the account not on Identity Center, or
+// (for the console) a reader, else the role's permission or the user.
+func identityRefusal(e *Error, experience string) *Error {
+	msg := strings.ToLower(e.Message)
+	switch {
+	case strings.Contains(msg, "iam identity center"):
+		e.Kind, e.Hint = ErrAccountNotIdentityCenter, "QuickSight refused identity-enhanced credentials: the QuickSight account must be subscribed with IAM Identity Center (DescribeAccountSubscription's AuthenticationType IAM_IDENTITY_CENTER), in the same organization instance as QSGATE_IDC_APPLICATION_ARN"
+	case experience == ExperienceConsole && strings.Contains(msg, "author"):
+		e.Kind, e.Hint = ErrNotAuthor, "the Identity Center user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console, or let readers open dashboards with QSGATE_DASHBOARD_EXPERIENCE=dashboard"
+	default:
+		e.Hint = "QuickSight refused the Identity Center user's embed call: QSGATE_IDC_ROLE_ARN needs quicksight:GenerateEmbedUrlForRegisteredUserWithIdentity, and the user must be active in QuickSight (a reader cannot open the console)"
+	}
+	return e
 }
 
 // amazonQ reports whether the q-* features are for id: for everyone

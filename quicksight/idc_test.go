@@ -281,6 +281,10 @@ func TestIdentityCenterRefusals(t *testing.T) {
 			f.sim.SetAuthenticationType(qssim.AuthIAMAndQuickSight)
 			return f.person(t, "alice@corp.test")
 		}, ErrAccountNotIdentityCenter, "AuthenticationType"},
+		{"a reader at the console", idcRole, func(f *idcFixture) Person {
+			f.sim.AddIdentityCenterUser(qssim.User{UserName: "rita", Email: "rita@corp.test", Role: "READER"})
+			return f.person(t, "rita@corp.test")
+		}, ErrNotAuthor, "reader"},
 		{"no subject", idcRole, func(f *idcFixture) Person { return Person{Claims: claims{}} }, ErrNoMapping, ""},
 	}
 	for _, tt := range tests {

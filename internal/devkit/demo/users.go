@@ -139,11 +139,6 @@ func quickSightUser(mapping string, p person, role string) (*qssim.User, string)
 		return &qssim.User{UserName: name, Email: p.email, Role: p.role, IdentityType: "IAM"},
 			fmt.Sprintf("%s, IAM role session QuickSight user %q: %s", role, name, sees)
 	case MappingIdentityCenter:
-		if p.role == "READER" {
-			// The gateway learns no role in this mode, so it cannot say
-			// why QuickSight refused: the generic 502 page.
-			sees += " (the gateway cannot tell it is the role here: sees the 502 page)"
-		}
 		return &qssim.User{UserName: p.email, Email: p.email, Role: p.role, IdentityType: "IAM_IDENTITY_CENTER"},
 			fmt.Sprintf("%s, IAM Identity Center user %q: %s", role, p.email, sees)
 	default:
