@@ -106,6 +106,9 @@ func TestIdentityCenterMode(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+	if home := b.get(s.url + "/"); home.status != 200 || !strings.Contains(home.body, "Your IAM Identity Center user") {
+		t.Errorf("home page = %s; want it to say QuickSight opens as the Identity Center user:\n%s", home, home.body)
+	}
 	// The audit stream: the role assumed once, with the user's context,
 	// and each view issued; every line in the schema, none with a token.
 	got := summary(auditLines(t, s.out.String(), "aorAAAAA", "aoaAAAAA", "ASIA"))

@@ -46,21 +46,33 @@ func home(d Deps) echo.HandlerFunc {
 		csrf, _ := c.Get("csrf").(string)
 		c.Response().Header().Set("Content-Security-Policy", csp.header(d.Auth.LogoutOrigin(), "'none'"))
 		return render(c, d, http.StatusOK, "home.html", struct {
-			User    auth.User
-			ARN     string
-			Lookup  bool
-			CSRF    string
-			Portal  string
-			Items   []quicksight.Item
-			Listed  bool // false: the list is unavailable (or not configured)
-			Catalog bool
+			User   auth.User
+			ARN    string
+			Lookup bool
+			// IdentityCenter: QuickSight opens as the user's Identity
+			// Center user, whom the session carries.
+			IdentityCenter bool
+			CSRF           string
+			Portal         string
+			Items          []quicksight.Item
+			Listed         bool // false: the list is unavailable (or not configured)
+			Catalog        bool
 			// ReaderNote: the user is a reader and dashboards open in the
 			// console, which refuses readers.
 			ReaderNote bool
 			QnA        bool // offer Generative Q&A
-		}{u, arn, !canPreview, csrf, d.PortalTitle, items, listed, d.Catalog != nil,
+		}{u, arn, !canPreview, carriesIdentity(d.Mapper), csrf, d.PortalTitle, items, listed, d.Catalog != nil,
 			quicksight.IsReader(role) && !d.ReadersSeeDashboards, d.QnA})
 	}
+}
+
+// identityCarrier is a mapper that names no QuickSight user: QuickSight
+// learns the user from the credentials (identity-center mode).
+type identityCarrier interface{ CarriesIdentity() bool }
+
+func carriesIdentity(m UserMapper) bool {
+	c, ok := m.(identityCarrier)
+	return ok && c.CarriesIdentity()
 }
 
 // listContent asks the catalog within catalogWait; any failure means "the

@@ -135,6 +135,10 @@ func (m *IdentityCenterMapper) Identity(ctx context.Context, p Person) (Identity
 	return Identity{Creds: u.creds, WithIdentity: true, RoleARN: m.roleARN}, nil
 }
 
+// CarriesIdentity reports that the mapper names no QuickSight user:
+// QuickSight learns the Identity Center user from the credentials.
+func (m *IdentityCenterMapper) CarriesIdentity() bool { return true }
+
 // Forget drops what is kept for p: the next view starts the chain again.
 func (m *IdentityCenterMapper) Forget(p Person) {
 	m.users.Remove(p.Claims.Claim("sub"))
