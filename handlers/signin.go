@@ -185,7 +185,7 @@ func authorize(d Deps) echo.MiddlewareFunc {
 			}
 			u := currentUser(c)
 			if err := d.Access.Allow(u.Email, u.Groups); err != nil {
-				d.Logger.Info("access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
+				d.Logger.InfoContext(c.Request().Context(), "access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
 					"reason", err.Error(), "path", c.Request().URL.Path)
 				// The session predates the policy: end it, so the user is
 				// not stuck signed in to a portal they may not use.
