@@ -20,6 +20,7 @@ import (
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/metrics"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/telemetry"
 	"github.com/qsgate/qsgate/templates"
 )
 
@@ -38,6 +39,8 @@ type gateway struct {
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
+	// tracing is nil when tracing is off; serve flushes it at the end.
+	tracing *telemetry.Tracing
 }
 
 // build is build with the invocation's settings and logs; the gateway
@@ -61,6 +64,11 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	}
 	cfg, awsCfg := set.cfg, set.aws
 	log := newLogger(cfg, logOut)
+	tracing, err := telemetry.New(ctx, log)
+	if err != nil {
+		return nil, config.Problems{{Var: "OTEL_TRACES_EXPORTER", Rule: err.Error()}}
+	}
+	log = tracing.Logger(log) // the trace id in a request's lines
 	cluster.UseLogger(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn("setting takes a risk", "warning", w)
@@ -79,6 +87,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	})
 	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(transport))
 	awsCfg.Retryer = func() aws.Retryer { return quicksight.NewRetryer(cfg.AWSTimeout, retryBudget) }
+	tracing.AWS(&awsCfg)
 
 	clients := awsClients{cfg: awsCfg, endpoints: set.endpoints}
 	identityRegion := set.identityRegion()
@@ -103,6 +112,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	if cfg.RedisURL != "" {
 		if redisClient, err = cluster.NewClient(cfg.RedisURL); err != nil {
 			return nil, config.Problems{{Var: "QSGATE_REDIS_URL", Rule: "cannot use it"}}
+		}
+		if err := tracing.Redis(redisClient); err != nil {
+			return nil, err
 		}
 		shared := cluster.NewRateLimiter(redisClient)
 		budget.Share(shared)
@@ -134,7 +146,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
-		Logger: log,
+		Logger: log, HTTPClient: tracing.HTTPClient(auth.ProviderClient()),
 	})
 	if err != nil {
 		return nil, err
@@ -186,8 +198,8 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		FrameOrigins: frameOrigins,
+		FrameOrigins: frameOrigins, Tracing: tracing.Provider(),
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, tracing: tracing}, nil
 }
