@@ -25,11 +25,15 @@ const maxSpanPath = 512
 // trace. The span holds the method, the route, the path (never the query:
 // the callback's holds the authorization code), the status, the client
 // address and the request id; nothing of the headers or the cookies.
+// The health probes get no span.
 func traceRequests(tp trace.TracerProvider, trusted []*net.IPNet) echo.MiddlewareFunc {
 	tracer := tp.Tracer(telemetry.Scope)
 	var tc propagation.TraceContext
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if p := c.Path(); p == "/healthz" || p == "/readyz" {
+				return next(c) // the balancers' probes, every few seconds: no trace
+			}
 			r := c.Request()
 			ctx := r.Context()
 			if fromProxy(r, trusted) {

@@ -98,11 +98,13 @@ func (t *Tracing) Logger(log *slog.Logger) *slog.Logger {
 	if t == nil {
 		return log
 	}
-	return slog.New(logHandler{log.Handler()})
+	return slog.New(LogHandler(log.Handler()))
 }
 
-// logHandler adds trace_id and span_id to records whose context holds a
-// valid span context.
+// LogHandler is h adding trace_id and span_id to the records whose
+// context holds a valid span context.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
 type logHandler struct{ slog.Handler }
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
