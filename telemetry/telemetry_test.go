@@ -79,7 +79,9 @@ func TestExportFromTheEnvironment(t *testing.T) {
 			if err := tr.Shutdown(sctx); err != nil {
 				t.Fatalf("Shutdown: %v", err)
 			}
-			spans, ok := recv.Wait(sctx, func(s []otlprecv.Span) bool { return len(otlprecv.Trace(s, root.SpanContext().TraceID().String())) == 2 })
+			spans, ok := recv.Wait(sctx, func(s []otlprecv.Span) bool {
+				return len(otlprecv.Trace(s, root.SpanContext().TraceID().String())) == 2
+			})
 			if !ok {
 				t.Fatalf("the receiver did not get both spans: %+v", spans)
 			}
