@@ -43,18 +43,19 @@ func traceRequests(tp trace.TracerProvider, trusted []*net.IPNet) echo.Middlewar
 			if route := c.Path(); route != "" {
 				name += " " + route
 			}
-			path := r.URL.Path
+			ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+			c.SetRequest(r.WithContext(ctx)) // sampled or not: the trace id goes in the logs
+			err := next(c)
+			if !span.IsRecording() {
+				return err // attributes are for spans the sampler kept
+			}
+			status, path := c.Response().Status, r.URL.Path
 			if len(path) > maxSpanPath {
 				path = strings.ToValidUTF8(path[:maxSpanPath], "") + "..."
 			}
-			ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-				semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(c.Path()), semconv.URLPath(path),
-				semconv.ClientAddress(c.RealIP())))
-			defer span.End()
-			c.SetRequest(r.WithContext(ctx))
-			err := next(c)
-			status := c.Response().Status
-			span.SetAttributes(semconv.HTTPResponseStatusCode(status),
+			span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(c.Path()), semconv.URLPath(path),
+				semconv.ClientAddress(c.RealIP()), semconv.HTTPResponseStatusCode(status),
 				attribute.String("qsgate.request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
 			if status >= 500 {
 				span.SetStatus(codes.Error, "")

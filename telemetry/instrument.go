@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // noPropagation sends no trace context to AWS or the provider: they do not
@@ -35,7 +37,7 @@ func (t *Tracing) AWS(cfg *aws.Config) {
 	if t == nil {
 		return
 	}
-	otelaws.AppendMiddlewares(&cfg.APIOptions, otelaws.WithTracerProvider(t.tp), otelaws.WithTextMapPropagator(noPropagation))
+	otelaws.AppendMiddlewares(&cfg.APIOptions, otelaws.WithTracerProvider(recordingOnly{tp: t.tp}), otelaws.WithTextMapPropagator(noPropagation))
 	cfg.HTTPClient = attempts{cfg.HTTPClient}
 }
 
@@ -94,7 +96,7 @@ func (t *Tracing) HTTPClient(c *http.Client) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	c.Transport = otelhttp.NewTransport(base, otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(noPropagation),
+	c.Transport = otelhttp.NewTransport(base, otelhttp.WithTracerProvider(recordingOnly{tp: t.tp}), otelhttp.WithPropagators(noPropagation),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "oidc " + r.Method + " " + r.URL.Path }))
 	return c
 }
@@ -107,7 +109,7 @@ func (t *Tracing) Redis(c *redis.Client) error {
 	if t == nil || c == nil {
 		return nil
 	}
-	return redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(t.tp), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false))
+	return redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(recordingOnly{tp: t.tp}), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false))
 }
 
 // callsKey marks a context whose AWS attempts are counted (Mapping).
@@ -117,4 +119,31 @@ type callsKey struct{}
 func countCalls(ctx context.Context) (context.Context, *atomic.Int32) {
 	n := new(atomic.Int32)
 	return context.WithValue(ctx, callsKey{}, n), n
+}
+
+// recordingOnly is the provider the instrumentations get: its tracers start
+// a span only at the top of a trace or under a span that records. Under a
+// span the sampler left out (9 views in 10 at a ratio of 0.1) the child
+// would record nothing either (the samplers are parent-based or decide by
+// trace id), so it is not made: no span, no context, nothing allocated for
+// each AWS call and Redis command of an unsampled view.
+type recordingOnly struct {
+	embedded.TracerProvider
+	tp trace.TracerProvider
+}
+
+func (p recordingOnly) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return recordingTracer{t: p.tp.Tracer(name, opts...)}
+}
+
+type recordingTracer struct {
+	embedded.Tracer
+	t trace.Tracer
+}
+
+func (t recordingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() && !parent.IsRecording() {
+		return ctx, noop.Span{}
+	}
+	return t.t.Start(ctx, name, opts...)
 }
