@@ -314,3 +314,49 @@ func TestTracingOfASignInAndViews(t *testing.T) {
 	}
 	t.Logf("%d spans, %d exported texts checked against %d secrets", len(spans), checked, len(never))
 }
+
+// The demo (`qsgate demo --mapping iam`) traced: alice signs in and opens
+// the console; her view's trace holds the mapping with STS's AssumeRole
+// under it and the embed call. -v prints the trace as docs/tracing.md
+// shows it.
+func TestDemoTrace(t *testing.T) {
+	recv, err := otlprecv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(recv.Close)
+	traceTo(t, recv)
+	t.Setenv("OTEL_SERVICE_NAME", "qsgate-demo")
+	base, _ := startDemoCommand(t, "--mapping", "iam")
+	br := newBrowser(t)
+	if p := demoSignIn(t, br, base, "/embed/start", "alice"); p.status != 200 {
+		t.Fatalf("alice's view: %v", p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spans, ok := recv.Wait(ctx, func(spans []otlprecv.Span) bool {
+		return slices.ContainsFunc(spans, func(s otlprecv.Span) bool { return s.Name == "GET /embed/start" })
+	})
+	if !ok {
+		t.Fatalf("no view span; got:\n%s", otlprecv.Render(spans))
+	}
+	var view []otlprecv.Span
+	for _, s := range spans {
+		if s.Name == "GET /embed/start" {
+			view = otlprecv.Trace(spans, s.TraceID)
+		}
+	}
+	root := span(t, view, "GET /embed/start", "")
+	mapping := span(t, view, "qsgate.map_user", root.SpanID)
+	wantAttr(t, mapping, "qsgate.cache", "miss")
+	wantAttr(t, span(t, view, "STS.AssumeRole", mapping.SpanID), "rpc.method", "STS/AssumeRole")
+	span(t, view, "QuickSight.GetSessionEmbedUrl", root.SpanID)
+	t.Logf("the view's trace:\n%s", otlprecv.Render(view, "db.connection_string", "server.port", "network.protocol.version"))
+	var cb []otlprecv.Span
+	for _, s := range spans {
+		if s.Name == "GET /auth/callback" {
+			cb = otlprecv.Trace(spans, s.TraceID)
+		}
+	}
+	t.Logf("the sign-in's callback:\n%s", otlprecv.Render(cb, "db.connection_string", "server.port", "network.protocol.version"))
+}
