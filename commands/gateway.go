@@ -66,7 +66,7 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 	log := newLogger(cfg, logOut)
 	tracing, err := telemetry.New(ctx, log)
 	if err != nil {
-		return nil, config.Problems{{Var: "OTEL_TRACES_EXPORTER", Rule: err.Error()}}
+		return nil, config.Problems{{Var: "tracing (OTEL_*)", Rule: err.Error()}}
 	}
 	log = tracing.Logger(log) // the trace id in a request's lines
 	cluster.UseLogger(log)

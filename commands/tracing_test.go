@@ -360,3 +360,20 @@ func TestDemoTrace(t *testing.T) {
 	}
 	t.Logf("the sign-in's callback:\n%s", otlprecv.Render(cb, "db.connection_string", "server.port", "network.protocol.version"))
 }
+
+// A tracing variable the SDK refuses is a start-up problem, named like a
+// setting's.
+func TestBadTracingSettingsRefused(t *testing.T) {
+	for _, tc := range []struct{ exporter, protocol, want string }{
+		{"jaeger", "", "unknown exporter"},
+		{"otlp", "thrift", "invalid OTLP protocol"},
+	} {
+		t.Setenv("OTEL_TRACES_EXPORTER", tc.exporter)
+		t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.protocol)
+		env := validOffline()
+		_, err := build(context.Background(), func(k string) string { return env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "tracing (OTEL_*)") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("exporter %q, protocol %q: build error = %v, want tracing (OTEL_*) ... %s", tc.exporter, tc.protocol, err, tc.want)
+		}
+	}
+}
