@@ -115,7 +115,7 @@ func TestErrorPageAndLogsCarryTheTraceID(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range root.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if got := attrs["http.response.status_code"]; got != "400" {
 		t.Errorf("http.response.status_code = %q, want 400", got)
