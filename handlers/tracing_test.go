@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -127,6 +128,26 @@ func TestErrorPageAndLogsCarryTheTraceID(t *testing.T) {
 		if strings.Contains(v, "abc") {
 			t.Errorf("attribute %s holds the query: %q", k, v)
 		}
+	}
+}
+
+// The JSON errors of /api/ carry the trace id beside the request id.
+func TestJSONErrorsCarryTheTraceID(t *testing.T) {
+	h, rec := tracedServer(t, nil, &bytes.Buffer{})
+	req := httptest.NewRequest(http.MethodGet, "/api/embed-url?entry-point=/start", nil)
+	req.Header.Set("Accept", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code < 400 {
+		t.Fatalf("status %d, body %q: %v", w.Code, w.Body.String(), err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	if got, want := body["trace_id"], spans[0].SpanContext().TraceID().String(); got != want || body["request_id"] == "" {
+		t.Errorf("trace_id = %q, want %q (request_id %q)", got, want, body["request_id"])
 	}
 }
 
