@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/qsgate/qsgate/audit"
 )
 
 // Revoke ends every session of a user, found by subject or by email (case
@@ -21,6 +23,7 @@ func (a *Auth) Revoke(ctx context.Context, sub, email string) (int, error) {
 		return n, err
 	}
 	a.log.Info("sessions revoked", "event", "sessions_revoked", "sub", sub, "email", email, "count", n)
+	a.record(ctx, audit.Event{Event: audit.SessionRevoked, Reason: audit.ReasonOperator, Subject: sub, Email: email, Count: audit.N(n)})
 	return n, nil
 }
 

@@ -12,6 +12,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -24,6 +25,8 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/qsgate/qsgate/audit"
 )
 
 // Errors the handlers map to pages.
@@ -48,6 +51,9 @@ var (
 type SignInError struct {
 	Kind   error // ErrSignIn or ErrProviderUnavailable
 	Reason string
+	// Cause is the refusal in the audit stream's words (audit.Reason...):
+	// a fixed vocabulary, where Reason is free text.
+	Cause string
 	// ProviderError is the provider's own error= code when it sent one,
 	// already checked to be a short token safe to show.
 	ProviderError string
@@ -76,6 +82,11 @@ type Config struct {
 	// not say email_verified: true (some providers, such as Entra ID, never
 	// send it). Off, an unverified email is dropped.
 	TrustUnverifiedEmail bool
+	// KeepIDToken keeps the provider's ID token in the session whatever its
+	// size (User.IDToken), for a mapper that sends it on (identity-center
+	// mode). A cookie too small for everything then drops the refresh
+	// token before it.
+	KeepIDToken bool
 	// GroupsClaim names the claim that lists the user's groups (ID token
 	// or userinfo; a list or a single string).
 	GroupsClaim string
@@ -120,7 +131,23 @@ type Config struct {
 	// timeout that keeps providerIdleConns idle connections to it.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	Now        func() time.Time // nil means time.Now
+	// Audit records sign-ins, refused sign-ins, sign-outs and revoked
+	// sessions (audit.Logger); nil records nothing.
+	Audit Auditor
+	Now   func() time.Time // nil means time.Now
+}
+
+// Auditor records audit events (audit.Logger). Record never fails: a
+// line that cannot be written is the Auditor's to count.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
+// record writes e to the audit stream when there is one.
+func (a *Auth) record(ctx context.Context, e audit.Event) {
+	if a.cfg.Audit != nil {
+		a.cfg.Audit.Record(ctx, e)
+	}
 }
 
 // Auth is the sign-in side of the gateway.

@@ -13,6 +13,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gorilla/securecookie"
 	"golang.org/x/oauth2"
+
+	"github.com/qsgate/qsgate/audit"
 )
 
 // loginState travels in a short-lived encrypted cookie from /login to the
@@ -86,33 +88,36 @@ func (a *Auth) expireStaleLogins(w http.ResponseWriter, r *http.Request) {
 // cookie) and returns the local path to go to. A refused callback is a
 // *SignInError and sets no session; a session store that cannot answer is
 // ErrStoreUnavailable.
-func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
+func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (rd string, err error) {
+	var u User
+	var refusal string // the audit reason of a refusal the error does not carry
+	defer func() { a.recordSignIn(r.Context(), u, refusal, err) }()
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "missing state"}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "missing state", Cause: audit.ReasonStateInvalid}
 	}
 	name := a.loginCookieName(state)
 	ck, err := r.Cookie(name)
 	if err != nil {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "no login cookie for this state (expired, replayed or started elsewhere)"}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "no login cookie for this state (expired, replayed or started elsewhere)", Cause: audit.ReasonStateInvalid}
 	}
 	// The login cookie is single use: clear it before anything else is
 	// written, whatever happens next.
 	http.SetCookie(w, a.loginCookie(name, "", -1))
 	var ls loginState
 	if err := securecookie.DecodeMulti(name, ck.Value, &ls, a.loginCodec...); err != nil {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "login cookie invalid or expired"}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "login cookie invalid or expired", Cause: audit.ReasonStateInvalid}
 	}
 	if subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "state mismatch"}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "state mismatch", Cause: audit.ReasonStateInvalid}
 	}
 	if e := q.Get("error"); e != "" {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "provider returned an error", ProviderError: safeToken(e)}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "provider returned an error", ProviderError: safeToken(e), Cause: audit.ReasonProviderError}
 	}
 	code := q.Get("code")
 	if code == "" {
-		return "", &SignInError{Kind: ErrSignIn, Reason: "missing code"}
+		return "", &SignInError{Kind: ErrSignIn, Reason: "missing code", Cause: audit.ReasonCodeInvalid}
 	}
 	p, err := a.provider()
 	if err != nil {
@@ -124,23 +129,24 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return "", &SignInError{Kind: ErrSignIn, Reason: "code exchange refused: " + safeToken(re.ErrorCode)}
+			return "", &SignInError{Kind: ErrSignIn, Reason: "code exchange refused: " + safeToken(re.ErrorCode), Cause: audit.ReasonCodeInvalid}
 		}
 		return "", &SignInError{Kind: ErrProviderUnavailable, Reason: "code exchange failed: " + describe(err)}
 	}
-	u, err := a.verify(ctx, p, tok, ls.Nonce)
-	if err != nil {
+	if u, err = a.verify(ctx, p, tok, ls.Nonce); err != nil {
 		return "", err
 	}
 	if a.cfg.Authorize != nil {
 		if err := a.cfg.Authorize(u); err != nil {
 			a.log.InfoContext(ctx, "login denied", "event", "login_denied", "sub", u.Subject, "email", u.Email, "reason", err.Error())
+			refusal = audit.ReasonNotAllowed
 			return "", err
 		}
 	}
 	if l := a.cfg.SignInsPerUser; l != nil {
 		if err := l.Allow("signin-subject\x00" + u.Subject); err != nil {
 			a.log.InfoContext(ctx, "login refused: too many sign-ins", "event", "login_limited", "sub", u.Subject, "email", u.Email)
+			refusal = audit.ReasonRateLimited
 			return "", err
 		}
 	}
@@ -152,6 +158,33 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (string, error) {
 		return "/", nil
 	}
 	return ls.RD, nil
+}
+
+// recordSignIn writes a callback's outcome to the audit stream: sign_in, or
+// sign_in_refused with the reason err (or refusal) names. u is whom the
+// provider vouched for, when it got that far.
+func (a *Auth) recordSignIn(ctx context.Context, u User, refusal string, err error) {
+	e := audit.Event{Event: audit.SignIn, Subject: u.Subject, Email: u.Email}
+	if err != nil {
+		e.Event, e.Reason = audit.SignInRefused, signInCause(refusal, err)
+	}
+	a.record(ctx, e)
+}
+
+// signInCause is a refused sign-in's reason in the audit stream's words.
+func signInCause(refusal string, err error) string {
+	var se *SignInError
+	switch {
+	case refusal != "":
+		return refusal
+	case errors.As(err, &se) && se.Cause != "":
+		return se.Cause
+	case errors.Is(err, ErrProviderUnavailable):
+		return audit.ReasonProviderUnavailable
+	case errors.Is(err, ErrStoreUnavailable):
+		return audit.ReasonStoreUnavailable
+	}
+	return audit.ReasonOther
 }
 
 // startSession saves a new session (never one decoded from the request, so
@@ -172,7 +205,7 @@ func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, u User, refr
 		if errors.Is(err, ErrStoreUnavailable) {
 			return err
 		}
-		return &SignInError{Kind: ErrSignIn, Reason: err.Error()}
+		return &SignInError{Kind: ErrSignIn, Reason: err.Error(), Cause: audit.ReasonSessionNotSaved}
 	}
 	if a.cfg.Refresh > 0 && s.RefreshToken == "" {
 		reason := "the provider sent no refresh token (it may need the offline_access scope)"

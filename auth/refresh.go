@@ -85,6 +85,37 @@ func (rr *recentRefreshes) get(key string, now time.Time) (refreshOutcome, bool)
 	return o, true
 }
 
+// Renew re-checks the request's session at the provider now, whatever
+// QSGATE_SESSION_REFRESH's schedule, for a mapper whose provider token has
+// expired (identity-center mode), and returns the renewed user. It is
+// ErrCannotRenew when the session holds no refresh token, else Session's
+// errors; a provider that cannot be reached leaves the user as they were.
+func (a *Auth) Renew(w http.ResponseWriter, r *http.Request) (User, error) {
+	s, err := a.store.Load(r)
+	if err != nil {
+		return User{}, err
+	}
+	if s.RefreshToken == "" {
+		return User{}, ErrCannotRenew
+	}
+	now := a.now()
+	renewed, err := a.recheck(w, r, s, now)
+	if err != nil {
+		return User{}, err
+	}
+	if renewed {
+		if err := a.store.Save(r.Context(), w, s); err != nil {
+			return User{}, err
+		}
+	}
+	return s.User, nil
+}
+
+// ErrCannotRenew means the session cannot be renewed at the provider: it
+// holds no refresh token (QSGATE_SESSION_REFRESH is off, or the cookie had
+// no room for it).
+var ErrCannotRenew = errors.New("the session cannot be renewed at the provider")
+
 func (a *Auth) recheckDue(s *Session, now time.Time) bool {
 	return a.cfg.Refresh > 0 && s.RefreshToken != "" && now.Sub(s.Checked) >= a.cfg.Refresh
 }

@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/qsgate/qsgate/audit"
 )
 
 // User is the signed-in user as the session keeps it: only what the
@@ -18,8 +21,11 @@ type User struct {
 	PreferredUsername string
 	Extra             map[string]string // claims the ARN template reads
 	Groups            []string          // the groups the access policy looks at, and only those
-	IDToken           string            // only as id_token_hint at logout; omitted when large
-	Expires           time.Time         // absolute end of the session
+	// IDToken is the provider's ID token: the id_token_hint at logout, and
+	// with Config.KeepIDToken what the mapper sends on. Omitted when large
+	// unless kept. A secret: never logged.
+	IDToken string
+	Expires time.Time // absolute end of the session
 }
 
 // Claim returns a claim by its OIDC name, "" when absent. It makes User a
@@ -192,7 +198,7 @@ func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 	}
 	_ = a.store.Delete(r.Context(), w, nil) // with no session it only clears the cookie, and cannot fail
-	return a.signedOut(s), nil
+	return a.signedOut(r.Context(), s, audit.ReasonUser), nil
 }
 
 func (a *Auth) signOutFailed(s *Session, err error) error {
@@ -221,17 +227,19 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
 		a.log.ErrorContext(r.Context(), "logout could not end the session in the store: copies of the cookie work until it expires",
 			"err", errors.Join(err, derr))
 	}
-	return a.signedOut(s)
+	return a.signedOut(r.Context(), s, audit.ReasonPolicy)
 }
 
-// signedOut writes the audit line for an ended session and returns where
-// the browser goes next: the provider's end_session_endpoint when it has
-// one (so the provider ends its own session), else the signed-out page.
-func (a *Auth) signedOut(s *Session) string {
+// signedOut writes the log and audit lines for an ended session (reason:
+// audit.ReasonUser or audit.ReasonPolicy) and returns where the browser
+// goes next: the provider's end_session_endpoint when it has one (so the
+// provider ends its own session), else the signed-out page.
+func (a *Auth) signedOut(ctx context.Context, s *Session, reason string) string {
 	var u User
 	if s != nil && a.over(s, a.now()) == "" {
 		u = s.User
 		a.log.Info("logout", "event", "logout", "sub", u.Subject, "email", u.Email)
+		a.record(ctx, audit.Event{Event: audit.SignOut, Reason: reason, Subject: u.Subject, Email: u.Email})
 	}
 	done := a.publicURL("/signed-out")
 	p := a.idp.Load()

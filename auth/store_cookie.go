@@ -40,6 +40,9 @@ type cookieStore struct {
 	ttl     time.Duration
 	idle    time.Duration // Config.Idle
 	now     func() time.Time
+	// keepIDToken (Config.KeepIDToken) drops the refresh token before the
+	// ID token when the cookie is too large.
+	keepIDToken bool
 }
 
 // Bounds of the decoded-cookie cache: a couple of thousand sessions in use
@@ -80,13 +83,14 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 	for _, codec := range j {
 		codec.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
 	}
-	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, idle: cfg.Idle, now: cfg.Now,
+	return &cookieStore{cookie: c, json: j, ttl: cfg.SessionTTL, idle: cfg.Idle, now: cfg.Now, keepIDToken: cfg.KeepIDToken,
 		decoded: ttlcache.New[string, cookieValue](decodedCookies, decodedCookieTTL)}, nil
 }
 
 // Save writes the cookie. When it would be too large, the ID token (only a
 // logout hint) goes first, then the refresh token (the session then lasts
-// until its end without re-checks).
+// until its end without re-checks); with Config.KeepIDToken the refresh
+// token goes first.
 func (c *cookieStore) Save(_ context.Context, w http.ResponseWriter, s *Session) error {
 	for {
 		value, err := securecookie.EncodeMulti(c.cookie.name, cookieValue{User: s.User,
@@ -96,7 +100,7 @@ func (c *cookieStore) Save(_ context.Context, w http.ResponseWriter, s *Session)
 			return nil
 		}
 		switch {
-		case s.User.IDToken != "":
+		case s.User.IDToken != "" && !(c.keepIDToken && s.RefreshToken != ""):
 			s.User.IDToken = ""
 		case s.RefreshToken != "":
 			s.RefreshToken = ""

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qsgate/qsgate/audit"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -37,6 +38,7 @@ type redisStore struct {
 	idle    time.Duration
 	maxPer  int // sessions kept per subject; a new one past it ends the oldest
 	log     *slog.Logger
+	audit   Auditor // nil records nothing
 	now     func() time.Time
 }
 
@@ -130,7 +132,7 @@ func newRedisStore(cfg Config, name string, secure bool) (*redisStore, error) {
 		return nil, err
 	}
 	return &redisStore{rdb: cfg.Redis, timeout: cfg.RedisTimeout, cookie: c, ttl: cfg.SessionTTL, idle: cfg.Idle,
-		maxPer: maxPer, log: cfg.Logger, now: cfg.Now}, nil
+		maxPer: maxPer, log: cfg.Logger, audit: cfg.Audit, now: cfg.Now}, nil
 }
 
 // isNilClient catches a nil *redis.Client (or cluster, ring) passed as
@@ -228,6 +230,10 @@ func (s *redisStore) create(ctx context.Context, key string, left time.Duration,
 	if ended > 0 {
 		s.log.Info("oldest sessions ended: the user reached the sessions cap", "event", "sessions_capped",
 			"sub", u.Subject, "email", u.Email, "ended", ended, "max", s.maxPer)
+		if s.audit != nil {
+			s.audit.Record(ctx, audit.Event{Event: audit.SessionRevoked, Reason: audit.ReasonSessionCap,
+				Subject: u.Subject, Email: u.Email, Count: audit.N(ended)})
+		}
 	}
 	return nil
 }

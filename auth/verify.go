@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/qsgate/qsgate/audit"
 	"golang.org/x/oauth2"
 )
 
@@ -51,7 +52,7 @@ func (a *Auth) verifyRefreshed(ctx context.Context, p *provider, tok *oauth2.Tok
 
 // refused is a *SignInError for a token that must not be trusted.
 func refused(format string, args ...any) error {
-	return &SignInError{Kind: ErrSignIn, Reason: fmt.Sprintf(format, args...)}
+	return &SignInError{Kind: ErrSignIn, Reason: fmt.Sprintf(format, args...), Cause: audit.ReasonTokenInvalid}
 }
 
 // checkIDToken verifies raw and returns its claims.
@@ -136,7 +137,7 @@ func (a *Auth) userFrom(sub string, claims map[string]any, rawIDToken string) Us
 			u.Extra[k] = v
 		}
 	}
-	if len(rawIDToken) <= maxIDTokenHint {
+	if a.cfg.KeepIDToken || len(rawIDToken) <= maxIDTokenHint {
 		u.IDToken = rawIDToken
 	}
 	return u

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,9 @@ import (
 // BenchmarkViewOverBare is the headline figure: the gateway's work for a page
 // view (Echo, session, mapping, the SDK call, render), called in process,
 // against the bare call. BenchmarkEmbedPage and BenchmarkPageOverBare add
-// the browser's HTTP round trip to the gateway.
+// the browser's HTTP round trip to the gateway. BenchmarkWarmView is the
+// view in each mapping mode, and BenchmarkIdentityCenterOverTemplate
+// alternates identity-center's with template's on the same API.
 //
 // docs/BENCHMARKS.md has the figures and the commands that produced them.
 
@@ -159,6 +162,29 @@ func BenchmarkEmbedView(b *testing.B) {
 	}
 }
 
+// BenchmarkEmbedViewAudit alternates BenchmarkEmbedView's page view on two
+// gateways built from one stack's settings, the audit stream off and on (a
+// file, QSGATE_AUDIT_LOG=PATH: one embed_issued line a view, written
+// before the page), and reports each and their difference: machine load
+// that comes and goes hits both alike.
+func BenchmarkEmbedViewAudit(b *testing.B) {
+	request, views := inProcessViews(b, map[string]string{"QSGATE_AUDIT_LOG": "off"},
+		map[string]string{"QSGATE_AUDIT_LOG": filepath.Join(b.TempDir(), "audit.log")})
+	var off, on time.Duration
+	for b.Loop() {
+		r1, r2 := request(), request()
+		t0 := time.Now()
+		views[0](r1)
+		t1 := time.Now()
+		views[1](r2)
+		off, on = off+t1.Sub(t0), on+time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(off.Nanoseconds())/n, "off-ns/op")
+	b.ReportMetric(float64(on.Nanoseconds())/n, "on-ns/op")
+	b.ReportMetric(float64((on-off).Nanoseconds())/n, "audit-ns/op")
+}
+
 // BenchmarkViewOverBare alternates BenchmarkEmbedView's page view with a
 // bare SDK call to the same simulator and reports each and view/bare (the
 // goal is 1.15 or less): machine load that comes and goes hits both alike.
@@ -180,6 +206,106 @@ func BenchmarkViewOverBare(b *testing.B) {
 	b.ReportMetric(float64(page)/float64(bare), "view/bare")
 }
 
+// BenchmarkWarmView is BenchmarkEmbedView in each mapping mode, one
+// sub-benchmark each, so that one run compares them under the same machine
+// load: a warm view (the mapping's first view is made before the timer)
+// is the same work in every mode, one embed call. identity-center's call
+// is GenerateEmbedUrlForRegisteredUserWithIdentity, signed with the user's
+// identity-enhanced role credentials, so "template, registered-user" (the
+// same API with a user ARN) is the mode to hold it against.
+//
+//	go test -run '^$' -bench 'WarmView' -benchmem -count=5 ./commands/
+func BenchmarkWarmView(b *testing.B) {
+	for _, mode := range warmModes(b) {
+		b.Run(mode.name, func(b *testing.B) {
+			request, view := warmView(b, mode)
+			s := sharedSim
+			for b.Loop() {
+				view(request())
+			}
+			// Every view was the one embed call.
+			if calls := callCounts(s); len(calls) != 1 {
+				b.Fatalf("AWS calls during the loop = %v, want only the embed call", calls)
+			}
+		})
+	}
+}
+
+// BenchmarkIdentityCenterOverTemplate alternates a warm identity-center
+// view with a warm template view on the same API (registered-user), each
+// on its own stack in this process, and reports each one's time and
+// idc/template: load that comes and goes hits both alike, which
+// BenchmarkWarmView's sub-benchmarks, run one after the other, do not get.
+func BenchmarkIdentityCenterOverTemplate(b *testing.B) {
+	var template, idc warmMode
+	for _, m := range warmModes(b) {
+		switch m.name {
+		case "template, registered-user":
+			template = m
+		case "identity-center":
+			idc = m
+		}
+	}
+	tRequest, tView := warmView(b, template)
+	iRequest, iView := warmView(b, idc)
+	var tTime, iTime time.Duration
+	for b.Loop() {
+		r1, r2 := tRequest(), iRequest()
+		t0 := time.Now()
+		tView(r1)
+		t1 := time.Now()
+		iView(r2)
+		tTime, iTime = tTime+t1.Sub(t0), iTime+time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tTime.Nanoseconds())/n, "template-ns/op")
+	b.ReportMetric(float64(iTime.Nanoseconds())/n, "idc-ns/op")
+	b.ReportMetric(float64(iTime)/float64(tTime), "idc/template")
+}
+
+// A warmMode is a mapping mode's settings and what the simulator needs
+// for alice in it.
+type warmMode struct {
+	name     string
+	settings map[string]string
+	prepare  func(*stack)
+}
+
+// warmModes are the modes BenchmarkWarmView compares.
+func warmModes(b *testing.B) []warmMode {
+	iamRole := "arn:aws:iam::" + testAccount + ":role/QuickSightEmbed"
+	with := func(settings map[string]string) map[string]string {
+		m := maps.Clone(unlimited)
+		maps.Copy(m, settings)
+		return m
+	}
+	return []warmMode{
+		{"template", unlimited, nil},
+		{"template, registered-user", with(map[string]string{"QSGATE_QUICKSIGHT_API": "registered-user"}), nil},
+		{"lookup", with(map[string]string{"QSGATE_USER_MAPPING": "lookup"}), nil},
+		{"iam", with(map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": iamRole}), func(s *stack) {
+			if err := s.sim.AddRole(iamRole); err != nil {
+				b.Fatal(err)
+			}
+			s.sim.AddUser(qssim.User{UserName: "QuickSightEmbed/alice@example.com", Email: alice.Email, Role: "AUTHOR", IdentityType: "IAM"})
+		}},
+		{"identity-center", with(map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": idcApp, "QSGATE_IDC_ROLE_ARN": idcRole}), func(s *stack) {
+			setUpIdentityCenter(b, s)
+			s.sim.AddIdentityCenterUser(qssim.User{UserName: "alice-idc", Email: alice.Email, Role: "AUTHOR"})
+		}},
+	}
+}
+
+// warmView is inProcessViewOf for mode, after the mapping's first view
+// (the role, the Identity Center chain, the lookup), with the simulator's
+// record of calls emptied.
+func warmView(b *testing.B, mode warmMode) (request func() *http.Request, view func(*http.Request)) {
+	request, view = inProcessViewOf(b, mode.settings, mode.prepare)
+	view(request())
+	sharedSim.Reset()
+	return request, view
+}
+
 // sharedSim is the simulator of the stack inProcessView last started.
 var sharedSim *qssim.Server
 
@@ -189,13 +315,35 @@ var sharedSim *qssim.Server
 // request handed to the gateway's handler.
 func inProcessView(b *testing.B) (request func() *http.Request, view func(*http.Request)) {
 	b.Helper()
-	s := startStack(b, unlimited)
+	return inProcessViewOf(b, unlimited, nil)
+}
+
+// inProcessViewOf is inProcessView with settings, and prepare (when not
+// nil) setting the simulator up before alice signs in.
+func inProcessViewOf(b *testing.B, settings map[string]string, prepare func(*stack)) (request func() *http.Request, view func(*http.Request)) {
+	b.Helper()
+	request, views := inProcessViewsOf(b, settings, prepare, nil)
+	return request, views[0]
+}
+
+// inProcessViews is inProcessView with one gateway per override of the
+// stack's settings, each built from them with the override on top.
+func inProcessViews(b *testing.B, overrides ...map[string]string) (request func() *http.Request, views []func(*http.Request)) {
+	b.Helper()
+	return inProcessViewsOf(b, unlimited, nil, overrides...)
+}
+
+// inProcessViewsOf starts the stack with settings, lets prepare (when not
+// nil) set the simulator up, signs alice in, and builds one gateway per
+// override of the stack's settings.
+func inProcessViewsOf(b *testing.B, settings map[string]string, prepare func(*stack), overrides ...map[string]string) (request func() *http.Request, views []func(*http.Request)) {
+	b.Helper()
+	s := startStack(b, settings)
+	if prepare != nil {
+		prepare(s)
+	}
 	br := newBrowser(b)
 	s.signIn(br, alice, "/")
-	g, err := build(context.Background(), func(k string) string { return s.env[k] }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
 	sharedSim = s.sim
 	base, _ := url.Parse(s.url)
 	cookies := br.c.Jar.Cookies(base)
@@ -205,14 +353,22 @@ func inProcessView(b *testing.B) (request func() *http.Request, view func(*http.
 		req.AddCookie(c)
 	}
 	request = func() *http.Request { return req.Clone(context.Background()) }
-	view = func(r *http.Request) {
-		w := &sink{header: http.Header{}}
-		g.server.ServeHTTP(w, r)
-		if w.status != http.StatusOK || w.n == 0 {
-			b.Fatalf("status %d, %d bytes", w.status, w.n)
+	for _, o := range overrides {
+		env := maps.Clone(s.env)
+		maps.Copy(env, o)
+		g, err := build(context.Background(), func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			b.Fatal(err)
 		}
+		views = append(views, func(r *http.Request) {
+			w := &sink{header: http.Header{}}
+			g.server.ServeHTTP(w, r)
+			if w.status != http.StatusOK || w.n == 0 {
+				b.Fatalf("status %d, %d bytes", w.status, w.n)
+			}
+		})
 	}
-	return request, view
+	return request, views
 }
 
 // sink is the ResponseWriter the in-process view writes to: it keeps the

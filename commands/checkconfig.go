@@ -17,6 +17,7 @@ var checkConfigCommand = command{
 			if err != nil {
 				return err
 			}
+			g.audit.Close() // opened only to check it opens
 			fmt.Fprint(in.stdout, g.summary())
 			return nil
 		}

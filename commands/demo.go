@@ -25,7 +25,7 @@ var demoCommand = command{
 		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the gateway listens (loopback only)")
 		fs.StringVar(&f.publicURL, "public-url", "", "the URL to open (default http://ADDR)")
 		fs.StringVar(&f.mapping, "mapping", demo.Mappings()[0], "the user-mapping mode to show: "+strings.Join(demo.Mappings(), ", "))
-		fs.StringVar(&f.api, "api", "session", "the embedding API: "+strings.Join(demo.APIs(), " or "))
+		fs.StringVar(&f.api, "api", "", "the embedding API: "+strings.Join(demo.APIs(), " or ")+" (default session; identity-center takes registered-user only)")
 		fs.StringVar(&f.experience, "dashboard-experience", "console", "how /embed/dashboards/{id} opens: "+strings.Join(demo.DashboardExperiences(), " or ")+" (dashboard needs --api registered-user)")
 		return func(ctx context.Context, in *invocation) error {
 			return runDemo(ctx, f, in)
@@ -48,7 +48,7 @@ func runDemo(ctx context.Context, f demoFlags, in *invocation) error {
 	if !slices.Contains(demo.Mappings(), mapping) {
 		return fmt.Errorf("--mapping: unknown mode %q; want one of %s", mapping, strings.Join(demo.Mappings(), ", "))
 	}
-	if !slices.Contains(demo.APIs(), f.api) {
+	if f.api != "" && !slices.Contains(demo.APIs(), f.api) {
 		return fmt.Errorf("--api: unknown API %q; want one of %s", f.api, strings.Join(demo.APIs(), ", "))
 	}
 	if !slices.Contains(demo.DashboardExperiences(), f.experience) {

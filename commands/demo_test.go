@@ -128,10 +128,12 @@ func TestDemoMappingModes(t *testing.T) {
 		{"lookup", map[string]int{"alice": 200, "adam": 200, "rita": 403, "nora": 403, "eve": 403}},
 		{"register", map[string]int{"alice": 200, "rita": 403, "nora": 200, "eve": 403}},
 		{"iam", map[string]int{"alice": 200, "rita": 403, "nora": 200, "eve": 403}},
+		// rita: the mode learns no role, so the reader gets the 502 page.
+		{"identity-center", map[string]int{"alice": 200, "adam": 200, "rita": 502, "nora": 403, "eve": 403}},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			base, banner := startDemoCommand(t, "--mapping", tt.mode)
-			if !strings.Contains(banner.String(), "User mapping: "+tt.mode) {
+			if !strings.Contains(banner.String(), "User mapping: "+tt.mode+" - ") {
 				t.Errorf("banner does not name the mode:\n%s", banner)
 			}
 			for user, want := range tt.want {
@@ -144,6 +146,18 @@ func TestDemoMappingModes(t *testing.T) {
 				}
 				if user == "eve" && !strings.Contains(p.body, "Your account is not allowed to use this portal") {
 					t.Errorf("eve: page does not say she is not allowed")
+				}
+				if tt.mode == "identity-center" {
+					switch user {
+					case "alice", "adam": // the console of their Identity Center user
+						if page := openConsole(t, iframeSrc(t, p)); !strings.Contains(page, `id="qs-user-name">`+user+"@example.com<") {
+							t.Errorf("%s: the console opened for someone else:\n%s", user, page)
+						}
+					case "nora":
+						if !strings.Contains(p.body, "Your account is not in IAM Identity Center") {
+							t.Errorf("nora: page does not say she is not in IAM Identity Center")
+						}
+					}
 				}
 			}
 		})

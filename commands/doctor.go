@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qsgate/qsgate/access"
@@ -18,7 +19,8 @@ import (
 var doctorCommand = command{
 	name: "doctor",
 	summary: "preflight: the settings, the OIDC provider, AWS credentials, the QuickSight edition and identity\n" +
-		"region, and with --user that person's QuickSight user; exit 1 when a check fails",
+		"region (and Identity Center's account and role), and with --user that person's QuickSight user;\n" +
+		"exit 1 when a check fails",
 	settings: true,
 	setup: func(fs *flag.FlagSet) func(context.Context, *invocation) error {
 		user := fs.String("user", "", "also check the QuickSight user of the person with this email")
@@ -39,7 +41,9 @@ var doctorCommand = command{
 // It changes nothing: in register mode, and in iam mode with registration,
 // it looks the user up and registers nobody. It never prints a secret.
 // Beyond the mode's own permissions it calls sts:GetCallerIdentity (always
-// allowed) and quicksight:DescribeAccountSettings.
+// allowed) and quicksight:DescribeAccountSettings; in identity-center mode
+// also quicksight:DescribeAccountSubscription, and sts:AssumeRole of the
+// role without an identity context (doctor_identitycenter.go).
 func runDoctor(ctx context.Context, getenv func(string) string, user string, stdout io.Writer) error {
 	if _, ok := access.Domain(user); user != "" && !ok {
 		return fmt.Errorf("--user %q: want the email address the provider sends, e.g. alice@example.com", user)
@@ -51,7 +55,11 @@ func runDoctor(ctx context.Context, getenv func(string) string, user string, std
 	d.check(ctx, doctorCredentials, []string{doctorSettings}, d.credentials)
 	d.check(ctx, doctorAccount, []string{doctorCredentials}, d.account)
 	d.check(ctx, doctorRegion, []string{doctorCredentials}, d.identityRegion)
-	if user != "" {
+	// The mode from the environment too: with settings that fail, its
+	// checks are skipped rather than left out.
+	if d.cfg.UserMapping == "identity-center" || strings.TrimSpace(getenv("QSGATE_USER_MAPPING")) == "identity-center" {
+		d.identityCenterChecks(ctx) // no user mapping: --user cannot be checked as below
+	} else if user != "" {
 		mapping := "user mapping for " + user
 		d.check(ctx, mapping, []string{doctorRegion}, d.mapping)
 		d.check(ctx, "QuickSight user for "+user, []string{mapping}, d.quickSightUser)
@@ -130,6 +138,8 @@ type doctor struct {
 	clients awsClients            // the SDK's own configuration, without serve's budget and retryer
 	dir     *quicksight.Directory // follows no region: doctor reports a wrong one
 	mapper  handlers.UserMapper   // lookup only, never registers
+	// idcRegion is Identity Center's region (identity-center mode).
+	idcRegion string
 
 	jwksURL string // set by discovery
 
@@ -182,6 +192,7 @@ func (d *doctor) settings(ctx context.Context) doctorVerdict {
 	}
 	if err == nil {
 		d.cfg, d.clients = set.cfg, awsClients{cfg: set.aws, endpoints: set.endpoints}
+		d.idcRegion = set.identityCenterRegion()
 		d.dir = quicksight.NewDirectory(set.cfg.AccountID, set.identityRegion(), set.cfg.AWSTimeout, false, d.clients.users, nil)
 		// lookupOnlyConfig changes nothing newMapper checks, so its problems are serve's.
 		mapper, problem := newMapper(lookupOnlyConfig(set.cfg), d.clients, d.dir, set.identityRegion())

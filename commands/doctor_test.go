@@ -437,3 +437,114 @@ func TestDoctorUserNotEmail(t *testing.T) {
 		t.Errorf("doctor = %v, output %q; want a --user error and no output", err, out.String())
 	}
 }
+
+// identityCenterDoctor is a doctor world in identity-center mode: the
+// account on Identity Center, the application (in the simulator's one
+// instance) and a role that trusts sts:SetContext.
+func identityCenterDoctor(t *testing.T) (*doctorWorld, map[string]string) {
+	t.Helper()
+	w := newDoctorWorld(t, qssim.Config{})
+	w.sim.SetAuthenticationType(qssim.AuthIAMIdentityCenter)
+	app := w.sim.IdentityCenterApplicationARN("qsgate")
+	if err := w.sim.AddIdentityCenterApplication(qssim.IdentityCenterApplication{ARN: app, Issuer: w.idp.Issuer(), Audience: w.idp.ClientID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.AddContextRole(idcRole); err != nil {
+		t.Fatal(err)
+	}
+	return w, map[string]string{
+		"QSGATE_USER_MAPPING":        "identity-center",
+		"QSGATE_IDC_APPLICATION_ARN": app,
+		"QSGATE_IDC_ROLE_ARN":        idcRole,
+		"AWS_ENDPOINT_URL_SSO_OIDC":  w.sim.URL(),
+	}
+}
+
+// In identity-center mode doctor checks what it can without a user (the
+// application and role it will use, the account's sign-in method and
+// Identity Center instance, the role) and, with --user, says that the rest
+// of the chain needs the person's token from the provider, without failing.
+func TestDoctorIdentityCenter(t *testing.T) {
+	app := "arn:aws:sso::" + testAccount + ":application/ssoins-qssim0000000000/apl-qsgate"
+	t.Run("all pass", func(t *testing.T) {
+		w, env := identityCenterDoctor(t)
+		out, err := w.doctor(t, env, alice.Email)
+		if err != nil {
+			t.Fatalf("doctor = %v, want nil\n%s", err, out)
+		}
+		for _, want := range []string{
+			"ok   settings: valid; QSGATE_USER_MAPPING=identity-center",
+			"ok   Identity Center settings: application " + app + ", role " + idcRole + ", Identity Center in us-east-1 (the AWS region; set QSGATE_IDC_REGION if Identity Center is in another)",
+			"ok   QuickSight authentication: " + testAccount + " signs users in with IAM_IDENTITY_CENTER (arn:aws:sso:::instance/ssoins-qssim0000000000)",
+			"ok   Identity Center role: " + idcRole + " answers the gateway (assumed without an identity context)",
+			"info sts:SetContext, the identity context the gateway adds, is checked only at a user's first view",
+			"skip Identity Center chain for alice@example.com: needs alice@example.com's ID token from the provider, which doctor cannot get: sign in to the portal as them to check the rest",
+			"info identity-center mode maps no users: a first view sends the provider's ID token to CreateTokenWithIAM",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, unwanted := range []string{"user mapping for", "QuickSight user for", "FAIL", "warn"} {
+			if strings.Contains(out, unwanted) {
+				t.Errorf("output holds %q:\n%s", unwanted, out)
+			}
+		}
+		if n := callCounts(w.sim)["CreateTokenWithIAM"]; n != 0 {
+			t.Errorf("doctor called CreateTokenWithIAM %d times, want none (it has no user's token)", n)
+		}
+		env["QSGATE_IDC_REGION"] = "us-east-1"
+		if out, err := w.doctor(t, env, ""); err != nil || !strings.Contains(out, "Identity Center in us-east-1 (QSGATE_IDC_REGION)") || strings.Contains(out, "chain for") {
+			t.Errorf("with QSGATE_IDC_REGION, without --user: err = %v\n%s", err, out)
+		}
+	})
+	t.Run("role refuses a plain AssumeRole", func(t *testing.T) {
+		w, env := identityCenterDoctor(t)
+		env["QSGATE_IDC_ROLE_ARN"] = "arn:aws:iam::" + testAccount + ":role/NotThere"
+		out, err := w.doctor(t, env, "")
+		if err != nil {
+			t.Fatalf("doctor = %v, want nil (a warning only)\n%s", err, out)
+		}
+		fix, found := doctorFixFor(out, "warn Identity Center role: AssumeRole: AccessDenied: ")
+		if !found || !strings.Contains(out, "fine if the trust policy demands one") || !strings.Contains(fix, "sts:AssumeRole and sts:SetContext") {
+			t.Errorf("no warning naming the trust policy (fix %q):\n%s", fix, out)
+		}
+	})
+	for _, tt := range []struct {
+		name    string
+		prepare func(w *doctorWorld, env map[string]string)
+		fail    string
+		fix     string
+	}{
+		{
+			name:    "account not on Identity Center",
+			prepare: func(w *doctorWorld, _ map[string]string) { w.sim.SetAuthenticationType(qssim.AuthIAMAndQuickSight) },
+			fail:    "FAIL QuickSight authentication: account " + testAccount + " signs users in with IAM_AND_QUICKSIGHT, not IAM_IDENTITY_CENTER",
+			fix:     "identity-center mode needs an account subscribed with IAM Identity Center",
+		},
+		{
+			name: "application in another instance",
+			prepare: func(_ *doctorWorld, env map[string]string) {
+				env["QSGATE_IDC_APPLICATION_ARN"] = "arn:aws:sso::" + testAccount + ":application/ssoins-other000000000/apl-qsgate"
+			},
+			fail: "FAIL QuickSight authentication: QuickSight uses Identity Center instance arn:aws:sso:::instance/ssoins-qssim0000000000, but QSGATE_IDC_APPLICATION_ARN is in ssoins-other000000000",
+			fix:  "create the application (a customer managed application trusting the provider) in the Identity Center instance QuickSight uses",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, env := identityCenterDoctor(t)
+			tt.prepare(w, env)
+			out, err := w.doctor(t, env, alice.Email)
+			if err == nil || err.Error() != "1 of 10 checks failed, 1 skipped" {
+				t.Errorf("doctor = %v, want 1 of 10 failed and the chain skipped\n%s", err, out)
+			}
+			fix, found := doctorFixFor(out, tt.fail)
+			if !found || !strings.Contains(fix, tt.fix) {
+				t.Errorf("no line %q with a fix holding %q (fix %q):\n%s", tt.fail, tt.fix, fix, out)
+			}
+			if !strings.Contains(out, "skip Identity Center chain for alice@example.com: needs QuickSight authentication") {
+				t.Errorf("the chain is not skipped for the failure:\n%s", out)
+			}
+		})
+	}
+}

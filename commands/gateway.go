@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qsgate/qsgate/audit"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/config"
@@ -39,6 +40,7 @@ type gateway struct {
 	draining *atomic.Bool     // set on shutdown: /readyz fails from then on
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
+	audit    *audit.Logger    // nil with QSGATE_AUDIT_LOG=off; closed when serve ends
 	// tracing is nil when tracing is off; serve flushes it at the end.
 	tracing *telemetry.Tracing
 }
@@ -46,7 +48,7 @@ type gateway struct {
 // build is build with the invocation's settings and logs; the gateway
 // knows the env file read and the version.
 func (in *invocation) build(ctx context.Context) (*gateway, error) {
-	g, err := build(ctx, in.getenv, in.stderr)
+	g, err := buildWith(ctx, in.getenv, in.stderr, in.stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -54,10 +56,17 @@ func (in *invocation) build(ctx context.Context) (*gateway, error) {
 	return g, nil
 }
 
-// build checks the settings and wires every part, in order: config, logger,
-// AWS configuration, OIDC, session store, QuickSight client, templates,
-// handlers. Nothing here talks to the network.
+// build is buildWith, with the audit stream's "stdout" going to logOut
+// with the logs (the demo, tests).
 func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*gateway, error) {
+	return buildWith(ctx, getenv, logOut, logOut)
+}
+
+// buildWith checks the settings and wires every part, in order: config,
+// logger, AWS configuration, OIDC, session store, QuickSight client,
+// templates, handlers; QSGATE_AUDIT_LOG=stdout writes to auditOut. Nothing
+// here talks to the network.
+func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut io.Writer) (*gateway, error) {
 	set, err := loadSettings(ctx, getenv)
 	if err != nil {
 		return nil, err
@@ -134,6 +143,14 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		}
 		clusterReady = func(ctx context.Context) error { return cluster.Ping(ctx, redisClient) }
 	}
+	auditLog, aud, err := openAudit(cfg, auditOut, log)
+	if err != nil {
+		return nil, err
+	}
+	dir.RecordTo(aud)
+	if m, ok := mapper.(*quicksight.IdentityCenterMapper); ok {
+		m.RecordTo(aud)
+	}
 	var sessionRedis *redis.Client // nil: sessions live in their cookies
 	if cfg.SessionStore == "redis" {
 		sessionRedis = redisClient
@@ -142,11 +159,11 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 		Scopes: cfg.OIDCScopes, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys,
 		SessionTTL: cfg.SessionTTL, KeepClaims: cfg.TemplateClaims, TrustUnverifiedEmail: cfg.TrustUnverifiedEmail,
-		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.GroupsKept(),
+		GroupsClaim: cfg.GroupsClaim, KeepGroups: cfg.GroupsKept(), KeepIDToken: cfg.UserMapping == "identity-center",
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
-		Logger: log, HTTPClient: tracing.HTTPClient(auth.ProviderClient()),
+		Logger: log, Audit: aud, HTTPClient: tracing.HTTPClient(auth.ProviderClient()),
 	})
 	if err != nil {
 		return nil, err
@@ -170,7 +187,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		AmazonQGroups:       cfg.AmazonQGroups,
 	}
 	var catalog handlers.ContentLister // a nil interface when off: handlers check it
-	if cfg.HomeList {
+	// The listings are filtered on the user's ARN, which identity-center
+	// mode never learns.
+	if cfg.HomeList && cfg.UserMapping != "identity-center" {
 		catalog = quicksight.NewCatalog(embedding, cfg.AccountID, cfg.AWSTimeout)
 	}
 	draining := new(atomic.Bool)
@@ -185,6 +204,9 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		if clusterReady != nil {
 			m.WatchCluster(func() bool { return clusterReady(context.Background()) == nil }, limit.Fallbacks.Load)
 		}
+		if auditLog != nil {
+			m.WatchAudit(auditLog.Failed)
+		}
 		rec = m
 	}
 	frameOrigins := handlers.FrameOrigins(set.endpoints.quickSight, awsCfg.Region, identityRegion)
@@ -198,8 +220,8 @@ func build(ctx context.Context, getenv func(string) string, logOut io.Writer) (*
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		FrameOrigins: frameOrigins, Tracing: tracing.Provider(),
+		FrameOrigins: frameOrigins, Audit: aud, Tracing: tracing.Provider(),
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, tracing: tracing}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, audit: auditLog, tracing: tracing}, nil
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/qsgate/qsgate/config"
@@ -40,6 +41,13 @@ func newMapper(cfg config.Config, clients awsClients, dir *quicksight.Directory,
 		}
 		if cfg.QuickSightAPI == "registered-user" {
 			return m.ByARN(), nil // that API names every user by ARN
+		}
+		return m, nil
+	case "identity-center":
+		region := cmp.Or(cfg.IDCRegion, clients.cfg.Region)
+		m, err := quicksight.NewIdentityCenterMapper(cfg.IDCApplicationARN, cfg.IDCRoleARN, clients.ssoOIDC(region), clients.sts(), cfg.AWSTimeout)
+		if err != nil {
+			return bad("QSGATE_IDC_APPLICATION_ARN", "%v", err)
 		}
 		return m, nil
 	}

@@ -221,7 +221,8 @@ func TestBuildProblems(t *testing.T) {
 // TestCallsPerView counts, with the simulator, the AWS calls of a user's
 // first page view and of a warm one in every mapping mode; the table in
 // docs/user-mapping.md comes from its -v output. A warm view is exactly one
-// call: the embed.
+// call: the embed (GenerateEmbedUrlForRegisteredUserWithIdentity in
+// identity-center mode, GetSessionEmbedUrl in the others).
 func TestCallsPerView(t *testing.T) {
 	mapFile := filepath.Join(t.TempDir(), "users.csv")
 	os.WriteFile(mapFile, []byte("carol@example.com,"+arnOf("carol@example.com")+"\n"), 0o600)
@@ -238,6 +239,7 @@ func TestCallsPerView(t *testing.T) {
 		{"register (new user)", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_DEFAULT_ROLE": "AUTHOR", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com"}, true},
 		{"iam", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role}, false},
 		{"iam + register (new user)", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": role, "QSGATE_IAM_REGISTER": "true", "QSGATE_DEFAULT_ROLE": "AUTHOR", "QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com"}, true},
+		{"identity-center", map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": idcApp, "QSGATE_IDC_ROLE_ARN": idcRole}, false},
 	}
 	carol := &mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}
 	var table strings.Builder
@@ -245,7 +247,13 @@ func TestCallsPerView(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			s := startStackSim(t, qssim.Config{AccountID: testAccount, Roles: []string{role}}, m.settings)
-			if !m.register {
+			embed := "GetSessionEmbedUrl"
+			switch {
+			case m.name == "identity-center":
+				embed = "GenerateEmbedUrlForRegisteredUserWithIdentity"
+				setUpIdentityCenter(t, s)
+				s.sim.AddIdentityCenterUser(qssim.User{UserName: "carol@example.com", Email: "carol@example.com", Role: "AUTHOR"})
+			case !m.register:
 				name := "carol@example.com"
 				typ := "QUICKSIGHT"
 				if strings.HasPrefix(m.name, "iam") {
@@ -264,8 +272,8 @@ func TestCallsPerView(t *testing.T) {
 				t.Fatalf("warm view: %s", p)
 			}
 			warm := callCounts(s.sim)
-			if warm["GetSessionEmbedUrl"] != 1 || len(warm) != 1 {
-				t.Errorf("warm view calls = %v, want exactly one GetSessionEmbedUrl", warm)
+			if warm[embed] != 1 || len(warm) != 1 {
+				t.Errorf("warm view calls = %v, want exactly one %s", warm, embed)
 			}
 			fmt.Fprintf(&table, "| %s | %s | %s |\n", m.name, describeCalls(first), describeCalls(warm))
 		})
@@ -277,7 +285,7 @@ func TestCallsPerView(t *testing.T) {
 func describeCalls(n map[string]int) string {
 	total := 0
 	var parts []string
-	for _, op := range []string{"AssumeRole", "ListUsers", "DescribeUser", "RegisterUser", "GetSessionEmbedUrl"} {
+	for _, op := range []string{"CreateTokenWithIAM", "AssumeRole", "ListUsers", "DescribeUser", "RegisterUser", "GetSessionEmbedUrl", "GenerateEmbedUrlForRegisteredUserWithIdentity"} {
 		if n[op] > 0 {
 			total += n[op]
 			part := op

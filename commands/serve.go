@@ -51,6 +51,7 @@ func (g *gateway) serve(ctx context.Context) error {
 		defer g.redis.Close()
 	}
 	defer g.auth.CloseIdleConnections()
+	defer g.audit.Close() // after the drain: the last requests' events are written
 	ln, err := net.Listen("tcp", g.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("QSGATE_LISTEN_ADDR: %w", err)

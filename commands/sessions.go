@@ -65,7 +65,14 @@ func runSessions(ctx context.Context, getenv func(string) string, sub string, f 
 		return fmt.Errorf("QSGATE_REDIS_URL: %w", err)
 	}
 	defer rdb.Close()
-	a, err := auth.New(auth.Config{PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, SessionTTL: cfg.SessionTTL, Redis: rdb, Idle: cfg.SessionIdle})
+	// A revoke is an audit event, written where serve writes them
+	// (QSGATE_AUDIT_LOG; stdout is this command's).
+	auditLog, aud, err := openAudit(cfg, out, nil)
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
+	a, err := auth.New(auth.Config{PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, SessionTTL: cfg.SessionTTL, Redis: rdb, Idle: cfg.SessionIdle, Audit: aud})
 	if err != nil {
 		return err
 	}

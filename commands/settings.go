@@ -10,6 +10,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/qsgate/qsgate/config"
@@ -47,8 +48,12 @@ func loadSettings(ctx context.Context, getenv func(string) string) (settings, er
 // QSGATE_QUICKSIGHT_IDENTITY_REGION, or the AWS region.
 func (s settings) identityRegion() string { return cmp.Or(s.cfg.IdentityRegion, s.aws.Region) }
 
+// identityCenterRegion is where Identity Center answers: QSGATE_IDC_REGION,
+// or the AWS region.
+func (s settings) identityCenterRegion() string { return cmp.Or(s.cfg.IDCRegion, s.aws.Region) }
+
 // awsEndpoints are endpoint overrides (the simulator, a VPC endpoint).
-type awsEndpoints struct{ quickSight, sts string }
+type awsEndpoints struct{ quickSight, sts, ssoOIDC string }
 
 // awsClients makes the AWS clients from one SDK configuration, with the
 // endpoint overrides. serve gives it the configuration with its admission
@@ -81,6 +86,17 @@ func (c awsClients) sts() *sts.Client {
 	})
 }
 
+// ssoOIDC is an SSO OIDC client for region (identity-center's
+// CreateTokenWithIAM).
+func (c awsClients) ssoOIDC(region string) *ssooidc.Client {
+	return ssooidc.NewFromConfig(c.cfg, func(o *ssooidc.Options) {
+		o.Region = region
+		if c.endpoints.ssoOIDC != "" {
+			o.BaseEndpoint = aws.String(c.endpoints.ssoOIDC)
+		}
+	})
+}
+
 // loadAWS loads the SDK's own configuration (profile, credential chain,
 // retryer). Settings that may come from the env file are passed explicitly,
 // since the SDK reads only the process environment.
@@ -99,6 +115,7 @@ func loadAWS(ctx context.Context, getenv func(string) string) (aws.Config, awsEn
 	endpoints := awsEndpoints{
 		quickSight: cmp.Or(getenv("AWS_ENDPOINT_URL_QUICKSIGHT"), getenv("AWS_ENDPOINT_URL")),
 		sts:        cmp.Or(getenv("AWS_ENDPOINT_URL_STS"), getenv("AWS_ENDPOINT_URL")),
+		ssoOIDC:    cmp.Or(getenv("AWS_ENDPOINT_URL_SSO_OIDC"), getenv("AWS_ENDPOINT_URL")),
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

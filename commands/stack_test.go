@@ -34,6 +34,7 @@ type stack struct {
 	idp  *mockoidc.MockOIDC
 	sim  *qssim.Server
 	logs *syncBuffer
+	out  *syncBuffer // stdout: the audit stream (QSGATE_AUDIT_LOG=stdout)
 	env  map[string]string
 	// shutdown sends the stop signal (cancels run's context) and returns at
 	// once; stop also waits for run to return.
@@ -166,15 +167,16 @@ func startStackSim(t testing.TB, simCfg qssim.Config, override map[string]string
 		"AWS_SECRET_ACCESS_KEY":              qssim.DefaultSecretAccessKey,
 		"AWS_ENDPOINT_URL_QUICKSIGHT":        sim.URL(),
 		"AWS_ENDPOINT_URL_STS":               sim.URL(),
+		"AWS_ENDPOINT_URL_SSO_OIDC":          sim.URL(),
 	}
 	for k, v := range override {
 		env[k] = v
 	}
-	s := &stack{t: t, url: "http://" + addr, idp: idp, sim: sim, logs: &syncBuffer{}, env: env}
+	s := &stack{t: t, url: "http://" + addr, idp: idp, sim: sim, logs: &syncBuffer{}, out: &syncBuffer{}, env: env}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, "dev", []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, io.Discard, s.logs)
+		done <- Run(ctx, "dev", []string{"serve", "--env-file", envFile}, func(k string) string { return env[k] }, s.out, s.logs)
 	}()
 	s.shutdown = cancel
 	var once sync.Once

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,8 +58,8 @@ type Config struct {
 	SessionLifetime int64  // QSGATE_QUICKSIGHT_SESSION_LIFETIME, minutes
 	AWSTimeout      time.Duration
 
-	// UserMapping is QSGATE_USER_MAPPING: template, file, lookup, register
-	// or iam.
+	// UserMapping is QSGATE_USER_MAPPING: template, file, lookup, register,
+	// iam or identity-center.
 	UserMapping     string
 	UserARNTemplate string   // QSGATE_USER_ARN_TEMPLATE (template)
 	TemplateClaims  []string // claims the ARN or user name template reads
@@ -70,6 +71,12 @@ type Config struct {
 	CustomPermissionsName string        // QSGATE_CUSTOM_PERMISSIONS_NAME (register)
 	IAMRoleARN            string        // QSGATE_IAM_ROLE_ARN (iam)
 	IAMRegister           bool          // QSGATE_IAM_REGISTER (iam)
+	// IDCApplicationARN, IDCRoleARN and IDCRegion are QSGATE_IDC_APPLICATION_ARN,
+	// QSGATE_IDC_ROLE_ARN and QSGATE_IDC_REGION (identity-center): the
+	// Identity Center application that trusts the provider, the role
+	// assumed with the user's identity context, and Identity Center's
+	// region ("" means the AWS region).
+	IDCApplicationARN, IDCRoleARN, IDCRegion string
 	// FollowIdentityRegion is QSGATE_FOLLOW_IDENTITY_REGION: when QuickSight
 	// names another identity region, retry there and remember it.
 	FollowIdentityRegion bool
@@ -136,6 +143,9 @@ type Config struct {
 	ShutdownGrace         time.Duration // QSGATE_SHUTDOWN_GRACE
 	LogLevel              slog.Level    // QSGATE_LOG_LEVEL
 	LogFormat             string        // QSGATE_LOG_FORMAT: "text" or "json"
+	// AuditLog is QSGATE_AUDIT_LOG: where the audit stream goes, "stdout"
+	// (the default), "off", or an absolute file path (opened at start-up).
+	AuditLog string
 }
 
 // RedirectURL is the OIDC redirect URI registered at the provider.
@@ -220,6 +230,24 @@ func (r reader) mapping(c *Config) {
 			r.p.Add("QSGATE_IAM_ROLE_ARN", "must be an IAM role ARN such as arn:aws:iam::123456789012:role/QuickSightEmbed, got %q", c.IAMRoleARN)
 		}
 		c.IAMRegister = r.boolean("QSGATE_IAM_REGISTER")
+	case "identity-center":
+		c.IDCApplicationARN = r.required("QSGATE_IDC_APPLICATION_ARN")
+		if c.IDCApplicationARN != "" && !quicksight.ApplicationARNRE.MatchString(c.IDCApplicationARN) {
+			r.p.Add("QSGATE_IDC_APPLICATION_ARN", "must be an IAM Identity Center application ARN such as arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-1234567890abcdef, got %q", c.IDCApplicationARN)
+		}
+		c.IDCRoleARN = r.required("QSGATE_IDC_ROLE_ARN")
+		if c.IDCRoleARN != "" && !quicksight.RoleARNRE.MatchString(c.IDCRoleARN) {
+			r.p.Add("QSGATE_IDC_ROLE_ARN", "must be an IAM role ARN such as arn:aws:iam::123456789012:role/QuickSightIdentity, got %q", c.IDCRoleARN)
+		}
+		c.IDCRegion = r.optionalMatch("QSGATE_IDC_REGION", regionRE, "must be an AWS region such as us-east-1")
+		// Only GenerateEmbedUrlForRegisteredUserWithIdentity embeds an
+		// Identity Center user: the registered-user API's call.
+		switch strings.TrimSpace(r.getenv("QSGATE_QUICKSIGHT_API")) {
+		case "":
+			c.QuickSightAPI = "registered-user"
+		case "session":
+			r.p.Add("QSGATE_QUICKSIGHT_API", "identity-center mode embeds with GenerateEmbedUrlForRegisteredUserWithIdentity, a registered-user call: set it to registered-user or leave it unset")
+		}
 	}
 }
 
@@ -439,7 +467,7 @@ func Load(getenv func(string) string) (Config, error) {
 		IdentityRegion:       r.optionalMatch("QSGATE_QUICKSIGHT_IDENTITY_REGION", regionRE, "must be an AWS region such as us-east-1"),
 		SessionLifetime:      r.integer("QSGATE_QUICKSIGHT_SESSION_LIFETIME", 600, 15, 600),
 		AWSTimeout:           r.duration("QSGATE_AWS_TIMEOUT", 10*time.Second, time.Second, 2*time.Minute),
-		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file", "lookup", "register", "iam"),
+		UserMapping:          r.oneOf("QSGATE_USER_MAPPING", "template", "template", "file", "lookup", "register", "iam", "identity-center"),
 		UserCacheTTL:         r.duration("QSGATE_USER_CACHE_TTL", 10*time.Minute, 10*time.Second, 24*time.Hour),
 		FollowIdentityRegion: r.boolean("QSGATE_FOLLOW_IDENTITY_REGION"),
 		GroupsClaim:          r.match("QSGATE_OIDC_GROUPS_CLAIM", "groups", claimNameRE, "must be a claim name (letters, digits, '_', '.', ':' or '-')"),
@@ -459,6 +487,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownGrace:        r.duration("QSGATE_SHUTDOWN_GRACE", 15*time.Second, 0, 10*time.Minute),
 		LogLevel:             r.level("QSGATE_LOG_LEVEL"),
 		LogFormat:            r.oneOf("QSGATE_LOG_FORMAT", "text", "text", "json"),
+		AuditLog:             r.auditLog("QSGATE_AUDIT_LOG"),
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.ListenAddr {
 		p.Add("QSGATE_METRICS_ADDR", "must differ from QSGATE_LISTEN_ADDR: metrics are not for the public port")
@@ -522,6 +551,10 @@ func (c Config) Summary() string {
 		line("QSGATE_IAM_ROLE_ARN", c.IAMRoleARN)
 		line("QSGATE_IAM_REGISTER", strconv.FormatBool(c.IAMRegister))
 		line("QSGATE_USER_CACHE_TTL", c.UserCacheTTL.String())
+	case "identity-center":
+		line("QSGATE_IDC_APPLICATION_ARN", c.IDCApplicationARN)
+		line("QSGATE_IDC_ROLE_ARN", c.IDCRoleARN)
+		line("QSGATE_IDC_REGION", cmp.Or(c.IDCRegion, "(the AWS region)"))
 	}
 	line("QSGATE_FOLLOW_IDENTITY_REGION", strconv.FormatBool(c.FollowIdentityRegion))
 	any := "(anyone the provider signs in)"
@@ -571,6 +604,7 @@ func (c Config) Summary() string {
 	line("QSGATE_SHUTDOWN_GRACE", c.ShutdownGrace.String())
 	line("QSGATE_LOG_LEVEL", c.LogLevel.String())
 	line("QSGATE_LOG_FORMAT", c.LogFormat)
+	line("QSGATE_AUDIT_LOG", c.AuditLog)
 	return b.String()
 }
 
@@ -616,6 +650,16 @@ func (r reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// auditLog is where the audit stream goes: "stdout" (the default), "off",
+// or an absolute file path. Whether the file opens is checked at start-up.
+func (r reader) auditLog(name string) string {
+	v := r.str(name, "stdout")
+	if v != "stdout" && v != "off" && !filepath.IsAbs(v) {
+		r.p.Add(name, "must be stdout, off or an absolute file path, got %q", v)
+	}
+	return v
 }
 
 // hostPort is a listen address: [host]:port.

@@ -63,6 +63,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"EmbedRate", c.EmbedRate.String(), "30/m"},
 		{"MaxRPS", c.MaxRPS, 5.0},
 		{"MaxInflight", c.MaxInflight, 20},
+		{"AuditLog", c.AuditLog, "stdout"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -105,6 +106,8 @@ func TestLoadProblems(t *testing.T) {
 		{"bad listen addr", map[string]string{"QSGATE_LISTEN_ADDR": "not-an-addr"}, `QSGATE_LISTEN_ADDR: must be HOST:PORT or :PORT, got "not-an-addr"`},
 		{"metrics on the public port", map[string]string{"QSGATE_LISTEN_ADDR": ":8080", "QSGATE_METRICS_ADDR": ":8080"}, "QSGATE_METRICS_ADDR: must differ from QSGATE_LISTEN_ADDR"},
 		{"missing public url", map[string]string{"QSGATE_PUBLIC_URL": ""}, "QSGATE_PUBLIC_URL: missing"},
+		{"relative audit log", map[string]string{"QSGATE_AUDIT_LOG": "audit.log"}, `QSGATE_AUDIT_LOG: must be stdout, off or an absolute file path, got "audit.log"`},
+		{"audit log to stderr", map[string]string{"QSGATE_AUDIT_LOG": "stderr"}, `QSGATE_AUDIT_LOG: must be stdout, off or an absolute file path, got "stderr"`},
 		{"relative public url", map[string]string{"QSGATE_PUBLIC_URL": "portal.example.com"}, `QSGATE_PUBLIC_URL: must be an absolute http(s) URL, got "portal.example.com"`},
 		{"public url with path", map[string]string{"QSGATE_PUBLIC_URL": "https://x.example.com/qs"}, "QSGATE_PUBLIC_URL: must be scheme and host only"},
 		{"missing issuer", map[string]string{"QSGATE_OIDC_ISSUER": ""}, "QSGATE_OIDC_ISSUER: missing"},
@@ -123,7 +126,7 @@ func TestLoadProblems(t *testing.T) {
 		{"lifetime too low", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "14"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "14"`},
 		{"lifetime too high", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "601"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "601"`},
 		{"lifetime not a number", map[string]string{"QSGATE_QUICKSIGHT_SESSION_LIFETIME": "1h"}, `QSGATE_QUICKSIGHT_SESSION_LIFETIME: must be a whole number from 15 to 600, got "1h"`},
-		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, lookup, register, iam, got "ldap"`},
+		{"unknown mapping", map[string]string{"QSGATE_USER_MAPPING": "ldap"}, `QSGATE_USER_MAPPING: must be one of template, file, lookup, register, iam, identity-center, got "ldap"`},
 		{"bad name template", map[string]string{"QSGATE_USER_MAPPING": "lookup", "QSGATE_USER_NAME_TEMPLATE": "{mail}"}, "QSGATE_USER_NAME_TEMPLATE: unknown placeholder {mail}"},
 		{"open registration", map[string]string{"QSGATE_USER_MAPPING": "register"}, "QSGATE_ALLOWED_EMAIL_DOMAINS: register mode registers everyone the provider signs in"},
 		{"name template without claim", map[string]string{"QSGATE_USER_MAPPING": "register", "QSGATE_USER_NAME_TEMPLATE": "bob"}, "QSGATE_USER_NAME_TEMPLATE: the template reads no claim"},
@@ -133,6 +136,12 @@ func TestLoadProblems(t *testing.T) {
 		{"iam without role", map[string]string{"QSGATE_USER_MAPPING": "iam"}, "QSGATE_IAM_ROLE_ARN: missing"},
 		{"iam bad role", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": "arn:aws:iam::123456789012:user/bob"}, `QSGATE_IAM_ROLE_ARN: must be an IAM role ARN such as`},
 		{"iam bad register", map[string]string{"QSGATE_USER_MAPPING": "iam", "QSGATE_IAM_ROLE_ARN": "arn:aws:iam::123456789012:role/QS", "QSGATE_IAM_REGISTER": "yes please"}, `QSGATE_IAM_REGISTER: must be true or false, got "yes please"`},
+		{"identity-center without settings", map[string]string{"QSGATE_USER_MAPPING": "identity-center"}, "QSGATE_IDC_APPLICATION_ARN: missing"},
+		{"identity-center without role", map[string]string{"QSGATE_USER_MAPPING": "identity-center"}, "QSGATE_IDC_ROLE_ARN: missing"},
+		{"identity-center bad application", map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": "apl-123", "QSGATE_IDC_ROLE_ARN": "arn:aws:iam::123456789012:role/QS"}, `QSGATE_IDC_APPLICATION_ARN: must be an IAM Identity Center application ARN`},
+		{"identity-center bad role", map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": idcApp, "QSGATE_IDC_ROLE_ARN": "QS"}, `QSGATE_IDC_ROLE_ARN: must be an IAM role ARN`},
+		{"identity-center bad region", map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": idcApp, "QSGATE_IDC_ROLE_ARN": "arn:aws:iam::123456789012:role/QS", "QSGATE_IDC_REGION": "mars"}, `QSGATE_IDC_REGION: must be an AWS region`},
+		{"identity-center with the session API", map[string]string{"QSGATE_USER_MAPPING": "identity-center", "QSGATE_IDC_APPLICATION_ARN": idcApp, "QSGATE_IDC_ROLE_ARN": "arn:aws:iam::123456789012:role/QS", "QSGATE_QUICKSIGHT_API": "session"}, `QSGATE_QUICKSIGHT_API: identity-center mode embeds with GenerateEmbedUrlForRegisteredUserWithIdentity`},
 		{"bad follow", map[string]string{"QSGATE_FOLLOW_IDENTITY_REGION": "sometimes"}, `QSGATE_FOLLOW_IDENTITY_REGION: must be true or false, got "sometimes"`},
 		{"bad domain", map[string]string{"QSGATE_ALLOWED_EMAIL_DOMAINS": "example.com,@corp.example"}, `QSGATE_ALLOWED_EMAIL_DOMAINS: "@corp.example" is not a domain name`},
 		{"wildcard domain", map[string]string{"QSGATE_ALLOWED_EMAIL_DOMAINS": "*.example.com"}, `QSGATE_ALLOWED_EMAIL_DOMAINS: "*.example.com" is not a domain name`},
@@ -254,6 +263,26 @@ func TestRegisterRefusesEditableNameClaims(t *testing.T) {
 // Auth0, a social login) anyone on the internet would become a paid
 // QuickSight user in the account. Like plain http and 0.0.0.0/0, it needs
 // an opt-in (QSGATE_ALLOW_OPEN_REGISTRATION).
+// idcApp is a well-formed Identity Center application ARN.
+const idcApp = "arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-1234567890abcdef"
+
+// TestIdentityCenterSettings: identity-center mode reads its three
+// settings and uses the registered-user API without being told.
+func TestIdentityCenterSettings(t *testing.T) {
+	env := valid()
+	env["QSGATE_USER_MAPPING"] = "identity-center"
+	env["QSGATE_IDC_APPLICATION_ARN"] = idcApp
+	env["QSGATE_IDC_ROLE_ARN"] = "arn:aws:iam::123456789012:role/QuickSightIdentity"
+	env["QSGATE_IDC_REGION"] = "eu-west-1"
+	c, err := Load(getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IDCApplicationARN != idcApp || c.IDCRoleARN != env["QSGATE_IDC_ROLE_ARN"] || c.IDCRegion != "eu-west-1" || c.QuickSightAPI != "registered-user" {
+		t.Errorf("Load = %+v", c)
+	}
+}
+
 func TestRegistrationNeedsAPolicy(t *testing.T) {
 	for name, extra := range map[string]map[string]string{
 		"register":       {"QSGATE_USER_MAPPING": "register", "QSGATE_DEFAULT_ROLE": "AUTHOR"},

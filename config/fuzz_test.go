@@ -34,7 +34,8 @@ var fuzzVars = []string{
 	"QSGATE_NAMESPACE_RULES", "QSGATE_SIGNIN_RATE", "QSGATE_SIGNIN_RATE_PER_ADDRESS",
 	"QSGATE_MAX_SESSIONS_PER_USER", "QSGATE_MAX_CONNECTIONS", "QSGATE_TRUST_EDITABLE_CLAIMS",
 	"QSGATE_CONSOLE_FEATURES", "QSGATE_DASHBOARD_FEATURES", "QSGATE_AMAZON_Q_GROUPS",
-	"QSGATE_QNA",
+	"QSGATE_QNA", "QSGATE_IDC_APPLICATION_ARN", "QSGATE_IDC_ROLE_ARN", "QSGATE_IDC_REGION",
+	"QSGATE_AUDIT_LOG",
 }
 
 // fuzzVar is name's index in fuzzVars, for seeds.
@@ -43,7 +44,7 @@ func fuzzVar(name string) byte { return byte(slices.Index(fuzzVars, name)) }
 // TestFuzzVarsCoverLoad: every variable Load reads, in every mapping mode
 // and with either embedding API, is one FuzzLoad can set.
 func TestFuzzVarsCoverLoad(t *testing.T) {
-	for _, mode := range []string{"template", "file", "lookup", "register", "iam"} {
+	for _, mode := range []string{"template", "file", "lookup", "register", "iam", "identity-center"} {
 		for _, api := range []string{"session", "registered-user"} {
 			env := valid()
 			env["QSGATE_USER_MAPPING"] = mode

@@ -54,6 +54,12 @@ func settingsRead(t *testing.T) map[string]bool {
 			"QSGATE_IAM_REGISTER":            "true",
 			"QSGATE_ALLOW_OPEN_REGISTRATION": "true",
 		}},
+		{"identity-center", map[string]string{
+			"QSGATE_USER_MAPPING":        "identity-center",
+			"QSGATE_IDC_APPLICATION_ARN": "arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-1234567890abcdef",
+			"QSGATE_IDC_ROLE_ARN":        "arn:aws:iam::123456789012:role/QuickSightIdentity",
+			"QSGATE_IDC_REGION":          "us-east-1",
+		}},
 		{"redis store, refresh", map[string]string{
 			"QSGATE_SESSION_STORE":         "redis",
 			"QSGATE_REDIS_URL":             "redis://:pw@127.0.0.1:6379/0",

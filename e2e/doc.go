@@ -32,6 +32,11 @@
 //     filtered to nothing, a reader's, nothing shared), embed (the console,
 //     the sign-in-again notice), the 403, 404 and 400 pages, the 503 page
 //     that retries itself (stopped), signed out.
+//   - identitycenter_test.go: the demo in identity-center mode: a user signs
+//     in on the provider's page and the console is their IAM Identity
+//     Center user's, from one CreateTokenWithIAM, one AssumeRole and one
+//     GenerateEmbedUrlForRegisteredUserWithIdentity; a user Identity Center
+//     does not know gets the page saying so (identity-center.png).
 //   - newtab_test.go: "Open in a new tab" opens a second page on a fresh
 //     embed URL (one more embed call, never the frame's URL), with no way
 //     back to the portal (noopener).

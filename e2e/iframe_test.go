@@ -27,6 +27,7 @@ type consolePage struct {
 	Ended       bool     `json:"ended"`
 	Error       string   `json:"error"`
 	UserARN     string   `json:"userArn"`
+	UserName    string   `json:"userName"`
 	EntryPoint  string   `json:"entryPoint"`
 	Experience  string   `json:"experience"`
 	DashboardID string   `json:"dashboardId"`
@@ -42,6 +43,7 @@ const consolePageJS = `(() => {
     ended: !!document.getElementById("qs-session-ended"),
     error: text("qs-error-message"),
     userArn: text("qs-user-arn"),
+    userName: text("qs-user-name"),
     entryPoint: text("qs-entry-point"),
     experience: text("qs-experience"),
     dashboardId: text("qs-dashboard-id"),

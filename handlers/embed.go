@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/qsgate/qsgate/access"
+	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/telemetry"
@@ -72,6 +73,8 @@ func embedResult(err error) string {
 			return qe.Code
 		}
 		return "other"
+	case errors.Is(err, quicksight.ErrSignInAgain):
+		return "sign_in_again"
 	case errors.Is(err, quicksight.ErrNoMapping):
 		return "no_mapping"
 	case errors.Is(err, quicksight.ErrUserNotFound):
@@ -105,6 +108,12 @@ func refused(d Deps, err error) error {
 // forgetter is a mapper that caches what QuickSight said about users.
 type forgetter interface {
 	Forget(p quicksight.Person)
+}
+
+// renewer renews the session at the provider now (auth.Auth.Renew), for
+// a mapper whose copy of the provider's token has expired.
+type renewer interface {
+	Renew(w http.ResponseWriter, r *http.Request) (auth.User, error)
 }
 
 // finder is a mapper that may create the QuickSight user on a view
@@ -174,6 +183,9 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer func() { d.Metrics.Embed(embedResult(err), took) }()
 	}
 	u := currentUser(c)
+	if d.Audit != nil {
+		defer func() { recordRefusal(c, d, u, t.EntryPoint, err) }() // nil err, or not an access refusal: nothing
+	}
 	if d.Views != nil {
 		if err := d.Views.Allow(u.Subject); err != nil {
 			return emb, "", "", err
@@ -199,6 +211,17 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 	start := time.Now()
 	mctx, mapped := telemetry.Mapping(ctx)
 	id, err := mapUser(mctx, d, c.Request(), person(d, u))
+	if errors.Is(err, quicksight.ErrSignInAgain) {
+		// The provider's token the mapper sends on has expired: renew the
+		// session at the provider, once, and map again.
+		if r, ok := d.Auth.(renewer); ok {
+			if renewed, rerr := r.Renew(c.Response(), c.Request()); rerr == nil && renewed.IDToken != u.IDToken {
+				u = renewed
+				c.Set("user", u)
+				id, err = mapUser(mctx, d, c.Request(), person(d, u))
+			}
+		}
+	}
 	mapped(err)
 	if err != nil {
 		return emb, "", "", err
@@ -235,6 +258,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+	recordEmbed(c, d, u, id, t, emb)
 	return emb, origin, id.UserARN, nil
 }
 

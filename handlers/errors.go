@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,6 +48,8 @@ var (
 	toPortal  = &link{"/", "Back to the portal"}
 	signInNow = &link{"/login", "Sign in again"}
 	tryAgain  = &link{"", "Try again"} // Href filled with the current page
+	// signInHere signs in again and comes back to the current page.
+	signInHere = &link{"", "Sign in again"}
 )
 
 // errorPages maps errors to pages, first match wins (errors.Is). Nothing
@@ -68,6 +72,18 @@ var errorPages = []struct {
 		Message: "For your safety the form could not be sent. Go back to the portal, reload it and try again.", Action: toPortal}},
 	{access.ErrNotAllowed, page{Status: 403, Title: "Your account is not allowed to use this portal",
 		Message: "You signed in, but this portal is only open to certain accounts or groups. If you think you should have access, ask your administrator. To use another account, sign out of your company account first."}},
+	// Identity Center (identity-center mode). ErrSignInAgain first: a
+	// refused refresh token carries Identity Center's refusal too.
+	{quicksight.ErrSignInAgain, page{Status: 401, Title: "Please sign in again",
+		Message: "To open QuickSight as you, the portal needs a fresh sign-in from your company account. Sign in again and you come back to this page.", Action: signInHere}},
+	{quicksight.ErrNotInIdentityCenter, page{Status: 403, Title: "Your account is not in IAM Identity Center",
+		Message: "You signed in, but IAM Identity Center has no active user for your account, so QuickSight cannot open as you. Ask your administrator to add you to Identity Center (or enable your user) and assign you to QuickSight.", Action: toPortal}},
+	{quicksight.ErrIssuerNotTrusted, page{Status: 502, Title: "QuickSight cannot confirm who you are",
+		Message: "IAM Identity Center did not accept the portal's sign-in. This is a setup problem on our side: the Identity Center application must trust the company sign-in as a trusted token issuer. Your administrator has been told in the logs.", Action: toPortal}},
+	{quicksight.ErrRoleNoContext, page{Status: 502, Title: "The portal cannot pass your identity to QuickSight",
+		Message: "The portal's AWS role may not carry your Identity Center identity (its trust policy must allow sts:SetContext). This is a setup problem on our side; your administrator has been told in the logs.", Action: toPortal}},
+	{quicksight.ErrAccountNotIdentityCenter, page{Status: 502, Title: "QuickSight is not set up for IAM Identity Center",
+		Message: "This QuickSight account does not sign users in with IAM Identity Center, which this portal is set up to use. Please tell your administrator.", Action: toPortal}},
 	{quicksight.ErrNoMapping, page{Status: 403, Title: "No QuickSight user for your account",
 		Message: "You are signed in, but no QuickSight user is set up for your sign-in. Ask your QuickSight administrator to add you.", Action: toPortal}},
 	{quicksight.ErrUserNotFound, page{Status: 403, Title: "You have no QuickSight user yet",
@@ -201,8 +217,15 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			_ = c.JSON(p.Status, body)
 			return
 		}
-		if p.Action == tryAgain {
+		switch p.Action {
+		case tryAgain:
 			p.Action = &link{Href: c.Request().URL.RequestURI(), Label: tryAgain.Label}
+		case signInHere:
+			back := c.Request().URL.RequestURI()
+			if c.Request().Method != http.MethodGet || strings.HasPrefix(back, "/api/") {
+				back = "/"
+			}
+			p.Action = &link{Href: "/login?rd=" + url.QueryEscape(back), Label: signInHere.Label}
 		}
 		if p.AutoRetry {
 			// The page's countdown is a script of our own.

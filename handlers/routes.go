@@ -22,8 +22,8 @@ func routes(e *echo.Echo, d Deps) {
 	e.Group("/static", cacheStatic(static.Version)).StaticFS("/", static.Files)
 	e.GET("/favicon.ico", with(noContent(), cacheFor(86400)))
 
-	e.GET("/login", with(login(d.Auth), limitSignInsByAddress(d.SignInsPerAddress, "login")))
-	e.GET("/auth/callback", with(callback(d.Auth, d.PublicURL, d.Metrics), limitSignInsByAddress(d.SignInsPerAddress, "callback")))
+	e.GET("/login", with(login(d.Auth), limitSignInsByAddress(d.SignInsPerAddress, "login", d.Audit)))
+	e.GET("/auth/callback", with(callback(d.Auth, d.PublicURL, d.Metrics), limitSignInsByAddress(d.SignInsPerAddress, "callback", d.Audit)))
 	e.POST("/logout", with(logout(d.Auth), csrf))
 	e.GET("/signed-out", signedOut(d))
 

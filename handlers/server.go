@@ -123,6 +123,9 @@ type Deps struct {
 	// ClusterReady reports whether Redis answers; nil means no Redis.
 	ClusterReady func(ctx context.Context) error
 	Metrics      Recorder // nil means none
+	// Audit records the audit stream's events (audit.Logger); nil records
+	// nothing.
+	Audit Auditor
 	// FrameOrigins are the only origins an embed URL may have, the embed
 	// page's frame-src (FrameOrigins computes them at start-up); an embed
 	// URL elsewhere is refused with a 502. Empty trusts the embed URL's own
@@ -150,6 +153,11 @@ func NewServer(d Deps) *echo.Echo {
 	e.Use(
 		trustedRequestID(d.TrustedProxies),
 		middleware.RequestID(),
+	)
+	if d.Audit != nil {
+		e.Use(auditRequest)
+	}
+	e.Use(
 		requestLog(d.Logger, d.Metrics),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

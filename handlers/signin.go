@@ -43,13 +43,17 @@ var errSignInRate = fmt.Errorf("too many sign-ins: %w", limit.ErrUserRate)
 // (QSGATE_TRUSTED_PROXIES), X-Forwarded-For. Each route has its own
 // allowance, so one sign-in counts once against each. IPv6 addresses
 // count by /64, what one host is usually given. A nil l limits nothing.
-func limitSignInsByAddress(l SignInLimiter, route string) echo.MiddlewareFunc {
+// A refused callback is audited as a refused sign-in (aud may be nil).
+func limitSignInsByAddress(l SignInLimiter, route string, aud Auditor) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if l == nil {
 			return next
 		}
 		return func(c echo.Context) error {
 			if err := l.Allow("signin-address\x00" + route + "\x00" + addressKey(c.RealIP())); err != nil {
+				if route == "callback" {
+					recordSignInLimited(c, aud)
+				}
 				return signInRefused(err)
 			}
 			return next(c)
@@ -187,6 +191,7 @@ func authorize(d Deps) echo.MiddlewareFunc {
 			if err := d.Access.Allow(u.Email, u.Groups); err != nil {
 				d.Logger.InfoContext(c.Request().Context(), "access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
 					"reason", err.Error(), "path", c.Request().URL.Path)
+				recordRefusal(c, d, u, "", err)
 				// The session predates the policy: end it, so the user is
 				// not stuck signed in to a portal they may not use.
 				d.Auth.Logout(c.Response(), c.Request())
@@ -200,7 +205,7 @@ func authorize(d Deps) echo.MiddlewareFunc {
 // person is the signed-in user as the mapper needs them: claims, and the
 // namespace and registration role the policy gives.
 func person(d Deps, u auth.User) quicksight.Person {
-	p := quicksight.Person{Claims: u}
+	p := quicksight.Person{Claims: u, Token: u.IDToken}
 	if d.Access != nil {
 		p.Namespace, p.Role = d.Access.Namespace(u.Email, u.Groups), d.Access.Role(u.Groups)
 	}

@@ -30,8 +30,8 @@ func signInRoutes(t *testing.T, l SignInLimiter, trusted []*net.IPNet) *echo.Ech
 	e.IPExtractor = ipExtractor(trusted)
 	e.HTTPErrorHandler = errorHandler(d)
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusFound) }
-	e.GET("/login", with(ok, limitSignInsByAddress(l, "login")))
-	e.GET("/auth/callback", with(ok, limitSignInsByAddress(l, "callback")))
+	e.GET("/login", with(ok, limitSignInsByAddress(l, "login", nil)))
+	e.GET("/auth/callback", with(ok, limitSignInsByAddress(l, "callback", nil)))
 	return e
 }
 

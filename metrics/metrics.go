@@ -116,6 +116,15 @@ func (m *Metrics) WatchSharedCache(rejected func() int64) {
 	}, func() float64 { return float64(rejected()) }))
 }
 
+// WatchAudit exports how many audit events could not be written
+// (QSGATE_AUDIT_LOG: a full disk, a closed pipe).
+func (m *Metrics) WatchAudit(failed func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "qsgate_audit_write_failures_total",
+		Help: "Audit events lost because the audit log (QSGATE_AUDIT_LOG) could not be written; the requests they describe were served.",
+	}, func() float64 { return float64(failed()) }))
+}
+
 // ConnectionSource is the public listener's connection count.
 type ConnectionSource interface {
 	Open() int64    // client connections held now

@@ -24,6 +24,7 @@ import (
 type API interface {
 	GetSessionEmbedUrl(ctx context.Context, in *quicksight.GetSessionEmbedUrlInput, opts ...func(*quicksight.Options)) (*quicksight.GetSessionEmbedUrlOutput, error)
 	GenerateEmbedUrlForRegisteredUser(ctx context.Context, in *quicksight.GenerateEmbedUrlForRegisteredUserInput, opts ...func(*quicksight.Options)) (*quicksight.GenerateEmbedUrlForRegisteredUserOutput, error)
+	GenerateEmbedUrlForRegisteredUserWithIdentity(ctx context.Context, in *quicksight.GenerateEmbedUrlForRegisteredUserWithIdentityInput, opts ...func(*quicksight.Options)) (*quicksight.GenerateEmbedUrlForRegisteredUserWithIdentityOutput, error)
 }
 
 // Client issues embed URLs for one QuickSight account.
@@ -133,15 +134,22 @@ func (c *Client) EmbedURL(ctx context.Context, id Identity, t Target) (Embed, er
 		err error
 		op  string
 	)
-	if c.RegisteredUser {
+	switch {
+	case id.WithIdentity:
+		op = "GenerateEmbedUrlForRegisteredUserWithIdentity"
+		out, err = c.registeredUser(ctx, id, t.EntryPoint, v)
+	case c.RegisteredUser:
 		op = "GenerateEmbedUrlForRegisteredUser"
 		out, err = c.registeredUser(ctx, id, t.EntryPoint, v)
-	} else {
+	default:
 		op = "GetSessionEmbedUrl"
 		out, err = c.session(ctx, id, t.EntryPoint)
 	}
 	if err != nil {
 		e := throttledTimeout(classify(op, err), throttled)
+		if id.WithIdentity && errors.Is(e, ErrAccessDenied) && strings.Contains(e.Message, "IAM Identity Center") {
+			e.Kind, e.Hint = ErrAccountNotIdentityCenter, "QuickSight refused identity-enhanced credentials: the QuickSight account must be subscribed with IAM Identity Center (DescribeAccountSubscription's AuthenticationType IAM_IDENTITY_CENTER), in the same organization instance as QSGATE_IDC_APPLICATION_ARN"
+		}
 		// Only the console refuses readers; the other experiences are theirs too.
 		if errors.Is(e, ErrAccessDenied) && v.experience == ExperienceConsole && c.isReader(ctx, id) {
 			e.Kind, e.Hint = ErrNotAuthor, "the user's QuickSight role is a reader role; make them AUTHOR or ADMIN to use the console"
@@ -179,8 +187,10 @@ func (c *Client) session(ctx context.Context, id Identity, entryPoint string) (e
 	return embedOutput{out.EmbedUrl, out.RequestId}, nil
 }
 
-// registeredUser always names the user by ARN, with the gateway's own
-// credentials (IAM-federated users too).
+// registeredUser names the user by ARN, with the gateway's own
+// credentials (IAM-federated users too); for an identity-enhanced
+// identity (id.WithIdentity) it makes the same call without a UserArn,
+// GenerateEmbedUrlForRegisteredUserWithIdentity, signed with id.Creds.
 func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint string, v view) (embedOutput, error) {
 	exp := &types.RegisteredUserEmbeddingExperienceConfiguration{}
 	switch v.experience {
@@ -205,6 +215,18 @@ func (c *Client) registeredUser(ctx context.Context, id Identity, entryPoint str
 			InitialPath:           aws.String(entryPoint),
 			FeatureConfigurations: consoleFeatures.build(c.ConsoleFeatures, c.amazonQ(id)),
 		}
+	}
+	if id.WithIdentity {
+		out, err := c.API.GenerateEmbedUrlForRegisteredUserWithIdentity(ctx, &quicksight.GenerateEmbedUrlForRegisteredUserWithIdentityInput{
+			AwsAccountId:             aws.String(c.AccountID),
+			SessionLifetimeInMinutes: aws.Int64(c.SessionLifetime),
+			AllowedDomains:           c.AllowedDomains,
+			ExperienceConfiguration:  exp,
+		}, func(o *quicksight.Options) { o.Credentials = id.Creds })
+		if err != nil {
+			return embedOutput{}, err
+		}
+		return embedOutput{out.EmbedUrl, out.RequestId}, nil
 	}
 	out, err := c.API.GenerateEmbedUrlForRegisteredUser(ctx, &quicksight.GenerateEmbedUrlForRegisteredUserInput{
 		AwsAccountId:             aws.String(c.AccountID),

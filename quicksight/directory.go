@@ -31,6 +31,7 @@ type Directory struct {
 	newAPI    func(region string) UsersAPI
 	log       *slog.Logger
 	current   atomic.Pointer[regionalAPI]
+	audit     Auditor // nil records nothing (RecordTo)
 }
 
 type regionalAPI struct {
@@ -123,6 +124,7 @@ func (d *Directory) Register(ctx context.Context, in *quicksight.RegisterUserInp
 	u := userOf(out.User)
 	d.log.InfoContext(ctx, "quicksight user registered", "event", "user_registered", "user_arn", u.ARN,
 		"role", u.Role, "identity_type", u.IdentityType, "aws_request_id", aws.ToString(out.RequestId))
+	d.recordRegistered(ctx, in, u, aws.ToString(out.RequestId))
 	return u, nil
 }
 

@@ -76,11 +76,11 @@ func (e *Error) LogAttrs() []any {
 }
 
 // KnownCode reports whether code is one this package maps, or one of its
-// own (Timeout, Canceled, Unreachable, TransportError, GatewayBudget): a
-// bounded set, safe as a metric label.
+// own (Timeout, Canceled, Unreachable, TransportError, GatewayBudget,
+// NoIdentityContext): a bounded set, safe as a metric label.
 func KnownCode(code string) bool {
 	switch code {
-	case "Timeout", "Canceled", "Unreachable", "TransportError", "GatewayBudget":
+	case "Timeout", "Canceled", "Unreachable", "TransportError", "GatewayBudget", "NoIdentityContext":
 		return true
 	}
 	_, ok := codes[code]
@@ -117,6 +117,10 @@ var codes = map[string]struct {
 	"InvalidSignatureException":                {ErrAccessDenied, credentialHint},
 	"InvalidParameterValueException":           {ErrRejected, "QuickSight rejected a parameter; check QSGATE_USER_ARN_TEMPLATE or the user map, the account id and the namespace"},
 	"SessionLifetimeInMinutesInvalidException": {ErrRejected, "check QSGATE_QUICKSIGHT_SESSION_LIFETIME (15-600)"},
+	// SSO OIDC, in identity-center mode (idc.go refines them).
+	"InvalidGrantException":       {ErrIssuerNotTrusted, "Identity Center refused the provider's token"},
+	"InvalidClientException":      {ErrIssuerNotTrusted, "Identity Center refused the application"},
+	"UnauthorizedClientException": {ErrIssuerNotTrusted, "the application may not use the jwt-bearer grant"},
 }
 
 // classify turns an SDK error into *Error.

@@ -100,7 +100,7 @@ func (m *IAMMapper) identity(ctx context.Context, p Person, register bool) (Iden
 	userName := m.roleName + "/" + session
 	id := Identity{UserARN: fmt.Sprintf("arn:%s:quicksight:%s:%s:user/%s/%s", m.partition, m.dir.Region(), m.accountID, ns, userName)}
 	if !m.byARN {
-		id.Creds = m.sessionCreds(session)
+		id.Creds = m.sessionCreds(session, email)
 		// Fetch the credentials now (cached when warm), so an STS refusal
 		// is reported as such, not as a failed QuickSight call.
 		if _, err := id.Creds.Retrieve(ctx); err != nil {
@@ -117,7 +117,7 @@ func (m *IAMMapper) identity(ctx context.Context, p Person, register bool) (Iden
 	return id, nil
 }
 
-func (m *IAMMapper) sessionCreds(session string) *aws.CredentialsCache {
+func (m *IAMMapper) sessionCreds(session, email string) *aws.CredentialsCache {
 	if c, ok := m.creds.Get(session); ok {
 		return c
 	}
@@ -125,7 +125,8 @@ func (m *IAMMapper) sessionCreds(session string) *aws.CredentialsCache {
 		o.RoleSessionName = session
 		o.Duration = roleSessionDuration
 	})
-	c := aws.NewCredentialsCache(deadline{assume, m.dir.timeout}, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleSessionRenew })
+	audited := assumed{assume, m.dir.audit, m.roleARN, session, email}
+	c := aws.NewCredentialsCache(deadline{audited, m.dir.timeout}, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleSessionRenew })
 	// Two first views at once must share one cache, so one AssumeRole.
 	if found, _ := m.creds.ContainsOrAdd(session, c); found {
 		if prev, ok := m.creds.Get(session); ok {

@@ -13,6 +13,10 @@ type Person struct {
 	Claims    Claims // sub, email (verified only), preferred_username, kept claims
 	Namespace string // the QuickSight namespace the user belongs in
 	Role      string // the role to register the user with (register and iam modes)
+	// Token is the user's ID token from the provider, which identity-center
+	// mode sends to Identity Center as its assertion; "" when the session
+	// keeps none. A secret: never logged.
+	Token string
 }
 
 // Identity is who QuickSight opens the console for.
@@ -26,6 +30,14 @@ type Identity struct {
 	// Creds, in iam mode, are the role session's credentials: the embed
 	// call is signed with them and sends no UserArn.
 	Creds aws.CredentialsProvider
+	// WithIdentity, in identity-center mode, means Creds are an
+	// identity-enhanced role session that carries the Identity Center
+	// user: the embed call is GenerateEmbedUrlForRegisteredUserWithIdentity,
+	// and UserARN is "".
+	WithIdentity bool
+	// RoleARN, in identity-center mode, is the role whose identity-enhanced
+	// session signs the embed call (for the audit stream).
+	RoleARN string
 	// Groups are the signed-in user's groups (those the session keeps),
 	// which Client.AmazonQGroups reads. Mappers leave it empty: the
 	// handlers fill it in for the embed call.

@@ -2,15 +2,19 @@
 // installed: the development OIDC provider (devidp) and the QuickSight
 // simulator (qssim), both on loopback, with demo users in each, and the
 // settings a gateway needs to use them. One Options.Mapping picks the
-// user-mapping mode to show (template, lookup, register, iam): it decides
-// which QuickSight users the simulator holds and the QSGATE_USER_MAPPING
-// settings. Options.API and Options.DashboardExperience pick the embedding
-// API and what a dashboard opens in; with the registered-user API the demo
-// also turns features on (Amazon Q's for admins only), offers Generative
-// Q&A on the home page and can open one visual (Examples). In every mode the simulator holds a few
-// dashboards and analyses shared with some of the users, so the home page
-// lists something. `qsgate demo` and the end-to-end tests use it. It is
-// never for production: anyone can sign in as anyone.
+// user-mapping mode to show (template, lookup, register, iam,
+// identity-center): it decides which QuickSight users the simulator holds
+// and the QSGATE_USER_MAPPING settings (identity-center: no mapping, the
+// simulator's account on IAM Identity Center trusting the demo provider).
+// Options.API and Options.DashboardExperience pick the embedding API and
+// what a dashboard opens in; with the registered-user API the demo also
+// turns features on (Amazon Q's for admins only), offers Generative Q&A on
+// the home page and can open one visual (Examples). In every mode the
+// simulator holds a few dashboards and analyses shared with some of the
+// users, so the home page lists something (but in identity-center mode,
+// where the gateway knows no user ARN to list for). `qsgate demo` and the
+// end-to-end tests use it. It is never for production: anyone can sign in
+// as anyone.
 package demo
 
 import (
@@ -49,7 +53,9 @@ type Options struct {
 	// means MappingTemplate. It decides which QuickSight users the
 	// simulator holds and the QSGATE_USER_MAPPING settings.
 	Mapping string
-	// API is QSGATE_QUICKSIGHT_API, one of APIs(); "" means APISession.
+	// API is QSGATE_QUICKSIGHT_API, one of APIs(); "" means APISession,
+	// or APIRegisteredUser with MappingIdentityCenter (which refuses
+	// APISession).
 	API string
 	// DashboardExperience is QSGATE_DASHBOARD_EXPERIENCE, one of
 	// DashboardExperiences(); "" means ExperienceConsole.
@@ -125,6 +131,13 @@ func Start(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mapping == MappingIdentityCenter {
+		// Only the registered-user API embeds an Identity Center user.
+		if opts.API == APISession {
+			return nil, fmt.Errorf("demo: the %s mapping embeds with the %s API (GenerateEmbedUrlForRegisteredUserWithIdentity), not %s", mapping, APIRegisteredUser, APISession)
+		}
+		opts.API = APIRegisteredUser
+	}
 	api, experience, err := checkEmbedding(opts.API, opts.DashboardExperience)
 	if err != nil {
 		return nil, err
@@ -165,7 +178,11 @@ func Start(opts Options) (*Stack, error) {
 		return nil, err
 	}
 	for _, u := range users {
-		if u.QuickSight != nil {
+		switch {
+		case u.QuickSight == nil:
+		case mapping == MappingIdentityCenter:
+			sim.AddIdentityCenterUser(*u.QuickSight)
+		default:
 			sim.AddUser(*u.QuickSight)
 		}
 	}
@@ -238,9 +255,45 @@ func Start(opts Options) (*Stack, error) {
 		settings["QSGATE_IAM_REGISTER"] = "true"
 		settings["AWS_ENDPOINT_URL_STS"] = sim.URL() // the simulator answers STS too
 	}
+	if mapping == MappingIdentityCenter {
+		idc, err := identityCenter(sim, issuer)
+		if err != nil {
+			idpServer.Close()
+			sim.Close()
+			return nil, err
+		}
+		for k, v := range idc {
+			settings[k] = v
+		}
+	}
 	st.Settings, st.IssuerURL, st.Sim, st.Mapping = settings, issuer, sim, mapping
 	st.API, st.DashboardExperience, st.Users, st.idp = api, experience, users, idpServer
 	return st, nil
+}
+
+// identityCenter puts the simulator's account on IAM Identity Center, with
+// an application that trusts the demo provider (issuer, the gateway's
+// client id as audience, its keys found through its discovery document, as
+// Identity Center finds a trusted token issuer's) and a role that trusts
+// sts:SetContext, and returns the settings that point the gateway at them.
+// The Identity Center users are added with the others (usersFor).
+func identityCenter(sim *qssim.Server, issuer string) (map[string]string, error) {
+	sim.SetAuthenticationType(qssim.AuthIAMIdentityCenter)
+	app := sim.IdentityCenterApplicationARN(IdentityCenterApplication)
+	if err := sim.AddIdentityCenterApplication(qssim.IdentityCenterApplication{ARN: app, Issuer: issuer, Audience: ClientID}); err != nil {
+		return nil, err
+	}
+	role := sim.RoleARN(IdentityCenterRoleName)
+	if err := sim.AddContextRole(role); err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"QSGATE_IDC_APPLICATION_ARN": app,
+		"QSGATE_IDC_ROLE_ARN":        role,
+		"QSGATE_IDC_REGION":          qssim.DefaultRegion,
+		"AWS_ENDPOINT_URL_SSO_OIDC":  sim.URL(), // the simulator answers SSO OIDC
+		"AWS_ENDPOINT_URL_STS":       sim.URL(), // and STS
+	}, nil
 }
 
 // registeredUserSettings are the features the demo turns on with the

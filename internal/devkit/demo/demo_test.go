@@ -43,7 +43,7 @@ func TestStartRefusesUnknownMapping(t *testing.T) {
 				st.Close()
 				t.Fatalf("Start(Mapping %q) succeeded, want an error", mapping)
 			}
-			for _, want := range []string{mapping, "template", "lookup", "register", "iam"} {
+			for _, want := range []string{mapping, "template", "lookup", "register", "iam", "identity-center"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error = %q, want it to name %q", err, want)
 				}
@@ -57,7 +57,7 @@ func TestStartRefusesUnknownMapping(t *testing.T) {
 
 func TestMappings(t *testing.T) {
 	t.Parallel()
-	if got, want := demo.Mappings(), []string{"template", "lookup", "register", "iam"}; !slices.Equal(got, want) {
+	if got, want := demo.Mappings(), []string{"template", "lookup", "register", "iam", "identity-center"}; !slices.Equal(got, want) {
 		t.Fatalf("Mappings() = %q, want %q", got, want)
 	}
 }
@@ -77,7 +77,8 @@ func TestSettings(t *testing.T) {
 		"QSGATE_QUICKSIGHT_API":        "session",
 		"QSGATE_DASHBOARD_EXPERIENCE":  "console",
 	}
-	notIAM := map[string]string{"QSGATE_IAM_ROLE_ARN": "", "QSGATE_IAM_REGISTER": "", "AWS_ENDPOINT_URL_STS": ""}
+	notIAM := map[string]string{"QSGATE_IAM_ROLE_ARN": "", "QSGATE_IAM_REGISTER": "", "AWS_ENDPOINT_URL_STS": "",
+		"QSGATE_IDC_APPLICATION_ARN": "", "QSGATE_IDC_ROLE_ARN": "", "QSGATE_IDC_REGION": "", "AWS_ENDPOINT_URL_SSO_OIDC": ""}
 	tests := []struct {
 		mapping     string
 		wantMapping string // Stack.Mapping
@@ -92,6 +93,17 @@ func TestSettings(t *testing.T) {
 			"QSGATE_IAM_ROLE_ARN":  roleARN,
 			"QSGATE_IAM_REGISTER":  "true",
 			"AWS_ENDPOINT_URL_STS": "SIM",
+		}},
+		// Only the registered-user API embeds an Identity Center user.
+		{"identity-center", "identity-center", map[string]string{
+			"QSGATE_USER_MAPPING":        "identity-center",
+			"QSGATE_QUICKSIGHT_API":      "registered-user",
+			"QSGATE_IDC_APPLICATION_ARN": "arn:aws:sso::111122223333:application/ssoins-qssim0000000000/apl-qsgatedemo",
+			"QSGATE_IDC_ROLE_ARN":        "arn:aws:iam::111122223333:role/QuickSightIdentity",
+			"QSGATE_IDC_REGION":          "us-east-1",
+			"AWS_ENDPOINT_URL_SSO_OIDC":  "SIM",
+			"AWS_ENDPOINT_URL_STS":       "SIM",
+			"QSGATE_IAM_ROLE_ARN":        "",
 		}},
 	}
 	for _, tt := range tests {
@@ -160,6 +172,11 @@ func TestSimulatorUsers(t *testing.T) {
 		{"lookup", lookup},
 		{"register", lookup},
 		{"iam", iam},
+		{"identity-center", []string{ // nora is not in Identity Center
+			"adam@example.com | adam@example.com | ADMIN | IAM_IDENTITY_CENTER",
+			"alice@example.com | alice@example.com | AUTHOR | IAM_IDENTITY_CENTER",
+			"rita@example.com | rita@example.com | READER | IAM_IDENTITY_CENTER",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run("mapping "+tt.mapping, func(t *testing.T) {
@@ -269,6 +286,7 @@ func TestDescriptions(t *testing.T) {
 		{"lookup", map[string]string{"alice": `"alice.author"`, "rita": `"rita.reader"`, "nora": "403"}},
 		{"register", map[string]string{"alice": `"alice.author"`, "nora": "registered as author on first view"}},
 		{"iam", map[string]string{"alice": `"QuickSightEmbed/alice@example.com"`, "nora": "registered as author"}},
+		{"identity-center", map[string]string{"alice": `IAM Identity Center user "alice@example.com": opens the console`, "adam": "admin", "nora": "not in IAM Identity Center: sees the 403 page"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mapping, func(t *testing.T) {
@@ -333,5 +351,35 @@ func TestSignInPage(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("sign-in page lacks %s", want)
 		}
+	}
+}
+
+// TestIdentityCenterAccount asks, with the real SDK and nothing but the
+// settings, what the identity-center gateway's doctor asks: the account
+// signs users in with IAM Identity Center, in the instance of the
+// application the settings name; the session API is refused for the mode.
+func TestIdentityCenterAccount(t *testing.T) {
+	t.Parallel()
+	st := start(t, "identity-center")
+	s := st.Settings
+	client := quicksight.New(quicksight.Options{
+		Region:       s["QSGATE_IDC_REGION"],
+		Credentials:  credentials.NewStaticCredentialsProvider(s["AWS_ACCESS_KEY_ID"], s["AWS_SECRET_ACCESS_KEY"], ""),
+		BaseEndpoint: aws.String(s["AWS_ENDPOINT_URL_QUICKSIGHT"]),
+	})
+	out, err := client.DescribeAccountSubscription(t.Context(), &quicksight.DescribeAccountSubscriptionInput{AwsAccountId: aws.String(s["QSGATE_QUICKSIGHT_ACCOUNT_ID"])})
+	if err != nil {
+		t.Fatalf("DescribeAccountSubscription: %v", err)
+	}
+	if got, want := aws.ToString(out.AccountInfo.AuthenticationType), "IAM_IDENTITY_CENTER"; got != want {
+		t.Errorf("AuthenticationType = %q, want %q", got, want)
+	}
+	instance := aws.ToString(out.AccountInfo.IAMIdentityCenterInstanceArn)
+	if _, id, _ := strings.Cut(instance, "/"); id == "" || !strings.Contains(s["QSGATE_IDC_APPLICATION_ARN"], ":application/"+id+"/") {
+		t.Errorf("the application %s is not in QuickSight's Identity Center instance %s", s["QSGATE_IDC_APPLICATION_ARN"], instance)
+	}
+	if st, err := demo.Start(demo.Options{PublicURL: publicURL, Mapping: "identity-center", API: "session"}); err == nil {
+		st.Close()
+		t.Errorf("Start(identity-center, session API) succeeded, want an error")
 	}
 }

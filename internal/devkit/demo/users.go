@@ -22,11 +22,15 @@ const (
 	// MappingIAM assumes an IAM role with the email as session name; the
 	// QuickSight users are IAM users "<role name>/<email>".
 	MappingIAM = "iam"
+	// MappingIdentityCenter maps nobody: the simulator's account is on IAM
+	// Identity Center, with an application that trusts the demo provider,
+	// and the QuickSight users are Identity Center users found by email.
+	MappingIdentityCenter = "identity-center"
 )
 
 // Mappings returns the values Options.Mapping accepts, the default first.
 func Mappings() []string {
-	return []string{MappingTemplate, MappingLookup, MappingRegister, MappingIAM}
+	return []string{MappingTemplate, MappingLookup, MappingRegister, MappingIAM, MappingIdentityCenter}
 }
 
 // Groups the demo users carry in the "groups" claim, and the gateway maps to
@@ -41,6 +45,15 @@ const AllowedEmailDomain = "example.com"
 
 // IAMRoleName is the IAM role the gateway assumes in MappingIAM.
 const IAMRoleName = "QuickSightEmbed"
+
+// IdentityCenterRoleName is the role the gateway assumes with the user's
+// identity context in MappingIdentityCenter, and IdentityCenterApplication
+// the name of the Identity Center application (apl-...) that trusts the
+// demo provider.
+const (
+	IdentityCenterRoleName    = "QuickSightIdentity"
+	IdentityCenterApplication = "qsgatedemo"
+)
 
 // User is a demo account: who signs in, and what QuickSight holds for them
 // in one mapping mode.
@@ -125,6 +138,14 @@ func quickSightUser(mapping string, p person, role string) (*qssim.User, string)
 		name := IAMRoleName + "/" + p.email
 		return &qssim.User{UserName: name, Email: p.email, Role: p.role, IdentityType: "IAM"},
 			fmt.Sprintf("%s, IAM role session QuickSight user %q: %s", role, name, sees)
+	case MappingIdentityCenter:
+		if p.role == "READER" {
+			// The gateway learns no role in this mode, so it cannot say
+			// why QuickSight refused: the generic 502 page.
+			sees += " (the gateway cannot tell it is the role here: sees the 502 page)"
+		}
+		return &qssim.User{UserName: p.email, Email: p.email, Role: p.role, IdentityType: "IAM_IDENTITY_CENTER"},
+			fmt.Sprintf("%s, IAM Identity Center user %q: %s", role, p.email, sees)
 	default:
 		return &qssim.User{UserName: p.email, Email: p.email, Role: p.role, IdentityType: "QUICKSIGHT"},
 			fmt.Sprintf("%s: %s", role, sees)
@@ -140,6 +161,8 @@ func newcomer(mapping string) string {
 		return "no QuickSight user yet: registered as author on first view"
 	case MappingIAM:
 		return "no QuickSight user yet: registered as author (IAM) on first view"
+	case MappingIdentityCenter:
+		return "not in IAM Identity Center: sees the 403 page"
 	default:
 		return "no QuickSight user yet: sees the 403 page"
 	}
@@ -154,6 +177,8 @@ func MappingSummary(mapping string) string {
 		return "finds the QuickSight user by email, registers a missing one with a role from their groups"
 	case MappingIAM:
 		return "assumes IAM role " + IAMRoleName + " with the email as session name, registers missing users"
+	case MappingIdentityCenter:
+		return "no mapping: the provider's ID token goes to IAM Identity Center (CreateTokenWithIAM), role " + IdentityCenterRoleName + " is assumed with the user's identity, QuickSight opens as the Identity Center user"
 	case MappingTemplate, "":
 		return "the QuickSight user name is the email"
 	}

@@ -114,18 +114,6 @@ func (s *Simulator) generateEmbedURLForRegisteredUser(r *http.Request, body []by
 	return map[string]any{"EmbedUrl": s.issueEmbedURL(r, u, req)}, nil
 }
 
-// describeAccountSettings is DescribeAccountSettings: GET /accounts/{account}/settings
-func (s *Simulator) describeAccountSettings(*http.Request, []byte, *Call) (map[string]any, *apiError) {
-	return map[string]any{"AccountSettings": map[string]any{
-		"AccountName":                  "qssim",
-		"Edition":                      s.cfg.Edition,
-		"DefaultNamespace":             "default",
-		"NotificationEmail":            "admin@example.com",
-		"PublicSharingEnabled":         false,
-		"TerminationProtectionEnabled": false,
-	}}, nil
-}
-
 // signInUser finds the user an embed URL is for and checks they may sign in;
 // console sessions need an author or admin.
 func (s *Simulator) signInUser(arn string, console bool) (userRecord, *apiError) {

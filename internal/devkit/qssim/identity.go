@@ -17,6 +17,10 @@ package qssim
 //	    "arn:aws:iam::aws:contextProvider/IdentityCenter", ContextAssertion: <the claim>}]}
 //	quicksight.GenerateEmbedUrlForRegisteredUserWithIdentity, signed with those credentials
 //
+// quicksight.DescribeAccountSubscription (identity region) tells whether the
+// account is on Identity Center, AuthenticationType IAM_IDENTITY_CENTER
+// (SetAuthenticationType); without it the embed call is refused.
+//
 // All three clients take the simulator's URL as BaseEndpoint (or
 // AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_QUICKSIGHT).
 //
@@ -45,6 +49,13 @@ import (
 // IdentityCenterContextProvider is the ProviderArn of an Identity Center
 // context in AssumeRole's ProvidedContexts.
 const IdentityCenterContextProvider = "arn:aws:iam::aws:contextProvider/IdentityCenter"
+
+// The simulator's one Identity Center instance: its id in application ARNs
+// and the ID tokens' issuer, its ARN in DescribeAccountSubscription.
+const (
+	identityCenterInstanceID  = "ssoins-qssim0000000000"
+	identityCenterInstanceARN = "arn:aws:sso:::instance/" + identityCenterInstanceID
+)
 
 // identityContextLifetime is how long an identity context, an access token
 // and the credentials' link to the user last: Identity Center's one hour.
@@ -120,7 +131,7 @@ func newIdentityCenter() *identityCenter {
 // IdentityCenterApplicationARN returns an application ARN of the
 // simulator's account, the shape AddIdentityCenterApplication takes.
 func (s *Simulator) IdentityCenterApplicationARN(name string) string {
-	return fmt.Sprintf("arn:aws:sso::%s:application/ssoins-qssim0000000000/apl-%s", s.cfg.AccountID, name)
+	return fmt.Sprintf("arn:aws:sso::%s:application/%s/apl-%s", s.cfg.AccountID, identityCenterInstanceID, name)
 }
 
 // AddIdentityCenterApplication adds app, or replaces the one of the same ARN.

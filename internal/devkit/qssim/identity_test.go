@@ -80,9 +80,9 @@ func (iss *tokenIssuer) idToken(t *testing.T, key *rsa.PrivateKey, issuer, audie
 
 const idcAudience = "qsgate"
 
-// identityCenterSim is a simulator with one application trusting iss, the
-// Identity Center user alice (an author), a role trusting sts:SetContext
-// and one that does not.
+// identityCenterSim is a simulator whose account is on IAM Identity Center,
+// with one application trusting iss, the Identity Center user alice (an
+// author), a role trusting sts:SetContext and one that does not.
 type identityCenterSim struct {
 	srv                  *qssim.Server
 	iss                  *tokenIssuer
@@ -96,6 +96,7 @@ func startIdentityCenter(t *testing.T) identityCenterSim {
 	iss := newTokenIssuer(t)
 	f := identityCenterSim{srv: srv, iss: iss, app: srv.IdentityCenterApplicationARN("qsgate"),
 		contextRole: srv.RoleARN("qsgate-idc"), oldRole: srv.RoleARN("qsgate-plain")}
+	srv.SetAuthenticationType("IAM_IDENTITY_CENTER")
 	if err := srv.AddIdentityCenterApplication(qssim.IdentityCenterApplication{ARN: f.app, Issuer: iss.url, Audience: idcAudience}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,8 +356,9 @@ func TestIdentityEnhancedCredentialsRequired(t *testing.T) {
 				edit(c)
 			}
 		}, 60)
-		if !isA[*qstypes.AccessDeniedException](err) || !strings.Contains(apiMessage(err), "identity-enhanced") {
-			t.Errorf("%s: %v, want AccessDeniedException saying identity-enhanced", name, err)
+		// The gateway tells this refusal from the account's by "IAM Identity Center".
+		if msg := apiMessage(err); !isA[*qstypes.AccessDeniedException](err) || !strings.Contains(msg, "identity-enhanced") || strings.Contains(msg, "IAM Identity Center") {
+			t.Errorf("%s: %v, want AccessDeniedException saying identity-enhanced, not naming IAM Identity Center", name, err)
 		}
 	}
 
@@ -368,6 +370,56 @@ func TestIdentityEnhancedCredentialsRequired(t *testing.T) {
 	_, err = embedWithIdentity(t, f.srv.URL(), func(c *aws.Config) { oneAttempt(c); withRoleCreds(role.Credentials)(c) }, 5)
 	if !isA[*qstypes.SessionLifetimeInMinutesInvalidException](err) {
 		t.Errorf("lifetime 5: %v, want SessionLifetimeInMinutesInvalidException", err)
+	}
+}
+
+// An account not on IAM Identity Center refuses the WithIdentity embed call,
+// even with identity-enhanced credentials, until SetAuthenticationType
+// puts it there; adding an application does not.
+func TestIdentityCenterAccountRequired(t *testing.T) {
+	f := startIdentityCenter(t)
+	tok, err := f.createToken(t, f.iss.idToken(t, nil, f.iss.url, idcAudience, "alice@example.com", time.Now().Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := assumeWithContext(t, f.srv.URL(), f.contextRole, identityContext(t, aws.ToString(tok.IdToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed := func() error {
+		_, err := embedWithIdentity(t, f.srv.URL(), func(c *aws.Config) { oneAttempt(c); withRoleCreds(role.Credentials)(c) }, 60)
+		return err
+	}
+	want := "The QuickSight account " + testAccount + " does not use IAM Identity Center: GenerateEmbedUrlForRegisteredUserWithIdentity " +
+		"needs an account subscribed with AuthenticationMethod IAM_IDENTITY_CENTER."
+	for _, auth := range []string{"IAM_AND_QUICKSIGHT", "IAM_ONLY", "ACTIVE_DIRECTORY"} {
+		f.srv.SetAuthenticationType(auth)
+		err := embed()
+		if !isA[*qstypes.AccessDeniedException](err) || httpStatus(err) != 401 || apiMessage(err) != want {
+			t.Errorf("account on %s: %v (HTTP %d), want AccessDeniedException 401 %q", auth, err, httpStatus(err), want)
+		}
+	}
+	calls := f.srv.Calls()
+	if c := calls[len(calls)-1]; c.Operation != "GenerateEmbedUrlForRegisteredUserWithIdentity" || c.ErrorCode != qssim.ErrAccessDenied || c.Status != 401 {
+		t.Errorf("last call = %+v, want the refused embed call, AccessDeniedException, 401", c)
+	}
+
+	// A fresh simulator is not on Identity Center, whatever its applications.
+	srv := startSim(t, nil)
+	if err := srv.AddIdentityCenterApplication(qssim.IdentityCenterApplication{ARN: srv.IdentityCenterApplicationARN("x"), Issuer: f.iss.url, Audience: idcAudience}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client(srv.URL(), oneAttempt).DescribeAccountSubscription(t.Context(), &quicksight.DescribeAccountSubscriptionInput{AwsAccountId: aws.String(testAccount)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.AccountInfo.AuthenticationType); got != "IAM_AND_QUICKSIGHT" {
+		t.Errorf("AuthenticationType after AddIdentityCenterApplication = %q, want IAM_AND_QUICKSIGHT (unchanged)", got)
+	}
+
+	f.srv.SetAuthenticationType("IAM_IDENTITY_CENTER")
+	if err := embed(); err != nil {
+		t.Fatalf("account on IAM_IDENTITY_CENTER: %v", err)
 	}
 }
 

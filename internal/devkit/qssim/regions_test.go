@@ -12,7 +12,8 @@ import (
 )
 
 // TestRegions: the simulator answers for the endpoint region and the identity
-// region; user management only in the identity region, as QuickSight does.
+// region; user management and DescribeAccountSubscription only in the
+// identity region, as QuickSight does.
 func TestRegions(t *testing.T) {
 	const identityRegion = "us-east-1"
 	srv := startSim(t, func(c *qssim.Config) { c.IdentityRegion = identityRegion })
@@ -49,6 +50,10 @@ func TestRegions(t *testing.T) {
 		{"GenerateEmbedUrlForRegisteredUser", false, func(qs *quicksight.Client) error {
 			_, err := qs.GenerateEmbedUrlForRegisteredUser(t.Context(), &quicksight.GenerateEmbedUrlForRegisteredUserInput{AwsAccountId: account, UserArn: aws.String(alice),
 				ExperienceConfiguration: &types.RegisteredUserEmbeddingExperienceConfiguration{Dashboard: &types.RegisteredUserDashboardEmbeddingConfiguration{InitialDashboardId: aws.String("d-1")}}})
+			return err
+		}},
+		{"DescribeAccountSubscription", true, func(qs *quicksight.Client) error {
+			_, err := qs.DescribeAccountSubscription(t.Context(), &quicksight.DescribeAccountSubscriptionInput{AwsAccountId: account})
 			return err
 		}},
 		{"DescribeAccountSettings", false, func(qs *quicksight.Client) error {

@@ -7,20 +7,22 @@
 // It provides GetSessionEmbedUrl, GenerateEmbedUrlForRegisteredUser
 // (QuickSightConsole and Dashboard experiences with their
 // FeatureConfigurations, GenerativeQnA, DashboardVisual), DescribeUser, RegisterUser,
-// ListUsers, SearchDashboards, SearchAnalyses and DescribeAccountSettings,
-// and the STS operations AssumeRole and GetCallerIdentity. For IAM Identity
+// ListUsers, SearchDashboards, SearchAnalyses, DescribeAccountSettings and
+// DescribeAccountSubscription (account.go), and the STS operations
+// AssumeRole and GetCallerIdentity. For IAM Identity
 // Center's trusted identity propagation (identity.go) it also provides SSO
 // OIDC CreateTokenWithIAM (POST /token?aws_iam=t, signing name sso-oauth;
 // AWS_ENDPOINT_URL_SSO_OIDC), AssumeRole's ProvidedContexts, and
 // GenerateEmbedUrlForRegisteredUserWithIdentity, which only identity-enhanced
-// role sessions may call. Requests must
+// role sessions may call, in an account whose authentication method is
+// IAM_IDENTITY_CENTER (SetAuthenticationType). Requests must
 // carry a valid SigV4 signature, scoped to the endpoint region or the
 // identity region, for the configured credentials or for temporary
-// credentials AssumeRole issued (until they expire). User management answers
-// only in the identity region, as QuickSight does; embedding and searches
-// answer in both. GetSessionEmbedUrl without a user-arn, signed by a role
-// session, signs in the QuickSight user "RoleName/SessionName". The
-// constraints of the API reference are enforced; embed URLs are single-use,
+// credentials AssumeRole issued (until they expire). User management and
+// DescribeAccountSubscription answer only in the identity region, as
+// QuickSight does; embedding and searches answer in both. GetSessionEmbedUrl
+// without a user-arn, signed by a role session, signs in the QuickSight
+// user "RoleName/SessionName". The constraints of the API reference are enforced; embed URLs are single-use,
 // valid 5 minutes, and open a small HTML page that stands in for the console,
 // the dashboard, Q&A or the visual, and lists the features asked for. That page ends itself (#qs-session-ended, and a
 // {"qsgate":"session-ended"} message to its parent window) when its session
@@ -75,9 +77,9 @@ type Config struct {
 	// regional endpoints. Default DefaultRegion.
 	Region string
 	// IdentityRegion is the account's identity region: DescribeUser,
-	// RegisterUser and ListUsers signed for any other region are refused like
-	// QuickSight refuses them. It is also the region in user ARNs.
-	// Default Region.
+	// RegisterUser, ListUsers and DescribeAccountSubscription signed for any
+	// other region are refused like QuickSight refuses them. It is also the
+	// region in user ARNs. Default Region.
 	IdentityRegion string
 	// AccessKeyID and SecretAccessKey are the only credentials accepted. Set
 	// both or neither. Default DefaultAccessKeyID and DefaultSecretAccessKey.
@@ -92,8 +94,9 @@ type Config struct {
 	// Roles are the IAM role ARNs AssumeRole grants, each
 	// "arn:aws:iam::<AccountID>:role/<name>" (a path is allowed). Default none.
 	Roles []string
-	// Edition is DescribeAccountSettings' Edition: ENTERPRISE, STANDARD or
-	// ENTERPRISE_AND_Q. Default ENTERPRISE.
+	// Edition is the Edition of DescribeAccountSettings and
+	// DescribeAccountSubscription: ENTERPRISE, STANDARD or ENTERPRISE_AND_Q.
+	// Default ENTERPRISE.
 	Edition string
 	// Now is the simulator's clock, used for the 15-minute SigV4 window, the
 	// 5-minute life of embed URLs, the expiry of AssumeRole credentials, the
@@ -120,6 +123,7 @@ type Simulator struct {
 
 	mu         sync.Mutex
 	baseURL    string
+	authType   string                 // the account's authentication method (account.go)
 	users      map[string]*userRecord // by ARN
 	roles      map[string]bool        // role ARNs AssumeRole grants
 	sessions   map[string]*embedSession
@@ -207,6 +211,7 @@ func New(cfg Config) (*Simulator, error) {
 		dashboards: make(map[string]*contentRecord),
 		analyses:   make(map[string]*contentRecord),
 		userFaults: make(map[string]string),
+		authType:   AuthIAMAndQuickSight,
 	}
 	for _, role := range cfg.Roles {
 		s.roles[role] = true
@@ -233,6 +238,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.Handle("POST /accounts/{account}/search/dashboards", s.api("SearchDashboards", s.searchDashboards))
 	mux.Handle("POST /accounts/{account}/search/analyses", s.api("SearchAnalyses", s.searchAnalyses))
 	mux.Handle("GET /accounts/{account}/settings", s.api("DescribeAccountSettings", s.describeAccountSettings))
+	mux.Handle("GET /account/{account}", s.api("DescribeAccountSubscription", s.describeAccountSubscription))
 	mux.Handle("POST /{$}", s.stsOr(unknown))
 	mux.HandleFunc("POST /token", s.serveSSOOIDC)
 	mux.Handle("GET /embed/{session}/{path...}", s.openEmbedURL("embed"))

@@ -210,7 +210,7 @@ func (s *Simulator) issueIdentityTokens(app *idcApp, sess idcSession) (map[strin
 	s.idc.contexts.Add(identityContext, sess)
 	s.idc.refresh.Add(refresh, idcSession{userArn: sess.userArn, userID: sess.userID, app: sess.app, scopes: sess.scopes})
 	claims := map[string]any{
-		"iss":                  "https://identitycenter.amazonaws.com/ssoins-qssim0000000000",
+		"iss":                  "https://identitycenter.amazonaws.com/" + identityCenterInstanceID,
 		"sub":                  sess.userID,
 		"aud":                  app.ARN,
 		"iat":                  now.Unix(),
@@ -239,8 +239,12 @@ func (s *Simulator) issueIdentityTokens(app *idcApp, sess idcSession) (map[strin
 // POST /accounts/{account}/embed-url/registered-user-with-identity, the
 // registered-user call for the Identity Center user the caller's
 // identity-enhanced role session carries (AssumeRole with ProvidedContexts).
-// Other credentials are refused with AccessDeniedException.
+// An account not on IAM Identity Center (SetAuthenticationType), and then
+// other credentials, are refused with AccessDeniedException.
 func (s *Simulator) generateEmbedURLWithIdentity(r *http.Request, body []byte, c *Call) (map[string]any, *apiError) {
+	if e := s.checkIdentityCenterAccount(c); e != nil {
+		return nil, e
+	}
 	who, _ := s.issued.get(c.AccessKeyID) // the front door proved the key
 	if who.identityUser == "" {
 		return nil, newError(ErrAccessDenied, fmt.Sprintf(
