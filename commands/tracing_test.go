@@ -377,3 +377,52 @@ func TestBadTracingSettingsRefused(t *testing.T) {
 		}
 	}
 }
+
+// In identity-center mode the mapper sends the provider's ID token to
+// AWS (CreateTokenWithIAM) and gets tokens back: the spans of those calls
+// hold neither.
+func TestIdentityCenterTraceHoldsNoToken(t *testing.T) {
+	recv, err := otlprecv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(recv.Close)
+	traceTo(t, recv)
+	base, _ := startDemoCommand(t, "--mapping", "identity-center")
+	br := newBrowser(t)
+	if p := demoSignIn(t, br, base, "/embed/start", "alice"); p.status != 200 {
+		t.Fatalf("alice's view: %v", p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spans, ok := recv.Wait(ctx, func(spans []otlprecv.Span) bool {
+		return slices.ContainsFunc(spans, func(s otlprecv.Span) bool { return s.Name == "GET /embed/start" })
+	})
+	if !ok {
+		t.Fatalf("no view span; got:\n%s", otlprecv.Render(spans))
+	}
+	var view []otlprecv.Span
+	for _, s := range spans {
+		if s.Name == "GET /embed/start" {
+			view = otlprecv.Trace(spans, s.TraceID)
+		}
+	}
+	mapping := span(t, view, "qsgate.map_user", "")
+	span(t, view, "SSO OIDC.CreateTokenWithIAM", mapping.SpanID)
+	u, _ := url.Parse(base)
+	var cookies []string
+	for _, c := range br.c.Jar.Cookies(u) {
+		cookies = append(cookies, c.Value)
+	}
+	for _, s := range spans {
+		for k, v := range s.Attrs {
+			if strings.Contains(v, "eyJ") || slices.ContainsFunc(cookies, func(c string) bool { return strings.Contains(v, c) }) {
+				t.Errorf("span %q, %s holds a token or cookie: %q", s.Name, k, v)
+			}
+		}
+		if strings.Contains(s.Status, "eyJ") {
+			t.Errorf("span %q's status holds a token: %q", s.Name, s.Status)
+		}
+	}
+	t.Logf("the view's trace:\n%s", otlprecv.Render(view))
+}
