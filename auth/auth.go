@@ -177,6 +177,17 @@ const (
 	defaultRefreshGrace = 15 * time.Minute
 )
 
+// ProviderClient is the HTTP client for the provider when Config.HTTPClient
+// is nil: a 15s timeout, and providerIdleConns idle connections kept. Go's
+// default keeps 2 idle connections per host: with more sign-ins at once,
+// each one past the second would close its connection and the next would
+// dial (and handshake TLS) again (TestProviderConnectionsReused).
+func ProviderClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = providerIdleConns
+	return &http.Client{Timeout: providerTimeout, Transport: tr}
+}
+
 // New checks the configuration and builds Auth. It makes no network call;
 // Discover does.
 func New(cfg Config) (*Auth, error) {
@@ -184,13 +195,7 @@ func New(cfg Config) (*Auth, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		// Go's default keeps 2 idle connections per host: with more
-		// sign-ins at once, each one past the second would close its
-		// connection and the next would dial (and handshake TLS) again
-		// (TestProviderConnectionsReused).
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = providerIdleConns
-		cfg.HTTPClient = &http.Client{Timeout: providerTimeout, Transport: tr}
+		cfg.HTTPClient = ProviderClient()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -138,14 +138,14 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (rd string, err er
 	}
 	if a.cfg.Authorize != nil {
 		if err := a.cfg.Authorize(u); err != nil {
-			a.log.Info("login denied", "event", "login_denied", "sub", u.Subject, "email", u.Email, "reason", err.Error())
+			a.log.InfoContext(ctx, "login denied", "event", "login_denied", "sub", u.Subject, "email", u.Email, "reason", err.Error())
 			refusal = audit.ReasonNotAllowed
 			return "", err
 		}
 	}
 	if l := a.cfg.SignInsPerUser; l != nil {
 		if err := l.Allow("signin-subject\x00" + u.Subject); err != nil {
-			a.log.Info("login refused: too many sign-ins", "event", "login_limited", "sub", u.Subject, "email", u.Email)
+			a.log.InfoContext(ctx, "login refused: too many sign-ins", "event", "login_limited", "sub", u.Subject, "email", u.Email)
 			refusal = audit.ReasonRateLimited
 			return "", err
 		}
@@ -153,7 +153,7 @@ func (a *Auth) Finish(w http.ResponseWriter, r *http.Request) (rd string, err er
 	if err := a.startSession(w, r, u, tok.RefreshToken); err != nil {
 		return "", err
 	}
-	a.log.Info("login", "event", "login", "sub", u.Subject, "email", u.Email)
+	a.log.InfoContext(ctx, "login", "event", "login", "sub", u.Subject, "email", u.Email)
 	if !SafeRedirect(ls.RD) {
 		return "/", nil
 	}

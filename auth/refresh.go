@@ -135,7 +135,7 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, s *Session, now t
 			}
 		}
 		s.User, s.RefreshToken, s.Checked = u, o.refreshToken, now
-		a.log.Info("session re-checked at the provider", "event", "session_refreshed", "sub", u.Subject, "email", u.Email)
+		a.log.InfoContext(r.Context(), "session re-checked at the provider", "event", "session_refreshed", "sub", u.Subject, "email", u.Email)
 		return true, nil
 	case errors.Is(o.err, ErrSessionEnded):
 		// Another instance may have renewed it first, with a rotating
@@ -151,7 +151,7 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, s *Session, now t
 		// Redeemed, then userinfo failed: keep the rotated token.
 		s.RefreshToken = o.refreshToken
 		if err := a.store.Save(r.Context(), w, s); err != nil {
-			a.log.Warn("rotated refresh token not saved", "sub", s.User.Subject, "err", err)
+			a.log.WarnContext(r.Context(), "rotated refresh token not saved", "sub", s.User.Subject, "err", err)
 		}
 	}
 	if now.Before(s.Checked.Add(a.cfg.Refresh + a.cfg.RefreshGrace)) {
@@ -198,7 +198,7 @@ func (a *Auth) refreshAtProvider(ctx context.Context, refreshToken string, prev 
 		return o
 	case err != nil:
 		o.err = &SignInError{Kind: ErrProviderUnavailable, Reason: "refresh failed: " + describe(err)}
-		a.log.Warn("session re-check at the provider failed", "event", "refresh_failed", "sub", prev.Subject, "err", o.err)
+		a.log.WarnContext(ctx, "session re-check at the provider failed", "event", "refresh_failed", "sub", prev.Subject, "err", o.err)
 		return o
 	}
 	o.refreshToken = tok.RefreshToken // the old one when the provider sent none
@@ -210,7 +210,7 @@ func (a *Auth) refreshAtProvider(ctx context.Context, refreshToken string, prev 
 	switch {
 	case errors.Is(err, ErrProviderUnavailable):
 		o.err = err
-		a.log.Warn("session re-check at the provider failed", "event", "refresh_failed", "sub", prev.Subject, "err", err)
+		a.log.WarnContext(ctx, "session re-check at the provider failed", "event", "refresh_failed", "sub", prev.Subject, "err", err)
 	case err != nil:
 		o.err = fmt.Errorf("%w: %w", ErrSessionEnded, err)
 	default:

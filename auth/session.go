@@ -126,9 +126,9 @@ func (a *Auth) Session(w http.ResponseWriter, r *http.Request) (User, error) {
 		a.end(w, r, s, "renewed session not saved: "+err.Error())
 		return User{}, ErrSessionEnded
 	case err != nil:
-		a.log.Warn("session last use not recorded", "sub", s.User.Subject, "err", err)
+		a.log.WarnContext(r.Context(), "session last use not recorded", "sub", s.User.Subject, "err", err)
 	case renewed && s.RefreshToken == "":
-		a.log.Warn("session will not be re-checked at the provider again; it lasts until its expiry",
+		a.log.WarnContext(r.Context(), "session will not be re-checked at the provider again; it lasts until its expiry",
 			"event", "refresh_unavailable", "sub", s.User.Subject, "reason", "the renewed refresh token does not fit in the session cookie")
 	}
 	return s.User, nil
@@ -165,9 +165,9 @@ func (a *Auth) over(s *Session, now time.Time) string {
 
 // end ends a session the gateway decided is over, and clears its cookie.
 func (a *Auth) end(w http.ResponseWriter, r *http.Request, s *Session, why string) {
-	a.log.Info("session ended", "event", "session_ended", "reason", why, "sub", s.User.Subject, "email", s.User.Email)
+	a.log.InfoContext(r.Context(), "session ended", "event", "session_ended", "reason", why, "sub", s.User.Subject, "email", s.User.Email)
 	if err := a.store.Delete(r.Context(), w, s); err != nil {
-		a.log.Warn("ended session not deleted from the store; it expires by itself", "sub", s.User.Subject, "err", err)
+		a.log.WarnContext(r.Context(), "ended session not deleted from the store; it expires by itself", "sub", s.User.Subject, "err", err)
 	}
 }
 
@@ -224,7 +224,7 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) string {
 		s = nil
 	}
 	if derr := a.store.Delete(r.Context(), w, s); derr != nil || errors.Is(err, ErrStoreUnavailable) {
-		a.log.Error("logout could not end the session in the store: copies of the cookie work until it expires",
+		a.log.ErrorContext(r.Context(), "logout could not end the session in the store: copies of the cookie work until it expires",
 			"err", errors.Join(err, derr))
 	}
 	return a.signedOut(r.Context(), s, audit.ReasonPolicy)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsqs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 
+	"github.com/qsgate/qsgate/internal/devkit/otlprecv"
 	"github.com/qsgate/qsgate/internal/devkit/qssim"
 	"github.com/qsgate/qsgate/internal/devkit/redistest"
 )
@@ -436,4 +437,65 @@ func BenchmarkSignIn(b *testing.B) {
 			b.Fatalf("status %d", p.status)
 		}
 	}
+}
+
+// traceSampled turns tracing on for the gateways built after it, as an
+// operator would with 1-in-10 sampling, exporting over OTLP/HTTP to a
+// receiver on loopback in this process (whose work counts in allocs/op).
+func traceSampled(b *testing.B) {
+	b.Helper()
+	recv, err := otlprecv.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(recv.Close)
+	b.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	b.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.HTTPEndpoint())
+	b.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+	b.Setenv("OTEL_TRACES_SAMPLER_ARG", "0.1")
+}
+
+// BenchmarkEmbedViewTraced is BenchmarkEmbedView with tracing on, 1 view
+// in 10 sampled: its allocs/op against BenchmarkEmbedView's is what
+// tracing costs a view.
+func BenchmarkEmbedViewTraced(b *testing.B) {
+	traceSampled(b)
+	request, view := inProcessView(b)
+	for b.Loop() {
+		view(request())
+	}
+}
+
+// BenchmarkTracedOverOff alternates BenchmarkEmbedView's page view on two
+// gateways of one stack, one with tracing off, one with it on at 1 in 10
+// (traceSampled), and reports each and traced/off (the goal is 1.10 or
+// less): machine load that comes and goes hits both alike, and each goes
+// first in every other pair.
+func BenchmarkTracedOverOff(b *testing.B) {
+	offRequest, offView := inProcessView(b)
+	traceSampled(b)
+	onRequest, onView := inProcessView(b)
+	var off, on time.Duration
+	timed := func(view func(*http.Request), r *http.Request) time.Duration {
+		t0 := time.Now()
+		view(r)
+		return time.Since(t0)
+	}
+	first := true // which goes first alternates: the second of a pair runs warmer
+	for b.Loop() {
+		r1, r2 := offRequest(), onRequest()
+		if first {
+			off += timed(offView, r1)
+			on += timed(onView, r2)
+		} else {
+			on += timed(onView, r2)
+			off += timed(offView, r1)
+		}
+		first = !first
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(off.Nanoseconds())/n, "off-ns/op")
+	b.ReportMetric(float64(on.Nanoseconds())/n, "traced-ns/op")
+	b.ReportMetric(float64(on)/float64(off), "traced/off")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/metrics"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/telemetry"
 	"github.com/qsgate/qsgate/templates"
 )
 
@@ -40,6 +41,8 @@ type gateway struct {
 	metrics  *metrics.Metrics // nil when QSGATE_METRICS_ADDR is unset
 	redis    *redis.Client    // nil without QSGATE_REDIS_URL; closed when serve ends
 	audit    *audit.Logger    // nil with QSGATE_AUDIT_LOG=off; closed when serve ends
+	// tracing is nil when tracing is off; serve flushes it at the end.
+	tracing *telemetry.Tracing
 }
 
 // build is build with the invocation's settings and logs; the gateway
@@ -70,6 +73,11 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 	}
 	cfg, awsCfg := set.cfg, set.aws
 	log := newLogger(cfg, logOut)
+	tracing, err := telemetry.New(ctx, log)
+	if err != nil {
+		return nil, config.Problems{{Var: "tracing (OTEL_*)", Rule: err.Error()}}
+	}
+	log = tracing.Logger(log) // the trace id in a request's lines
 	cluster.UseLogger(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn("setting takes a risk", "warning", w)
@@ -88,6 +96,7 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 	})
 	awsCfg.HTTPClient = quicksight.WatchThrottling(budget.HTTPClient(transport))
 	awsCfg.Retryer = func() aws.Retryer { return quicksight.NewRetryer(cfg.AWSTimeout, retryBudget) }
+	tracing.AWS(&awsCfg)
 
 	clients := awsClients{cfg: awsCfg, endpoints: set.endpoints}
 	identityRegion := set.identityRegion()
@@ -112,6 +121,9 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 	if cfg.RedisURL != "" {
 		if redisClient, err = cluster.NewClient(cfg.RedisURL); err != nil {
 			return nil, config.Problems{{Var: "QSGATE_REDIS_URL", Rule: "cannot use it"}}
+		}
+		if err := tracing.Redis(redisClient); err != nil {
+			return nil, err
 		}
 		shared := cluster.NewRateLimiter(redisClient)
 		budget.Share(shared)
@@ -151,7 +163,7 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 		Authorize: func(u auth.User) error { return cfg.Access.Allow(u.Email, u.Groups) },
 		Redis:     sessionRedis, Idle: cfg.SessionIdle, Refresh: cfg.SessionRefresh, RefreshGrace: cfg.RefreshGrace,
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser, SignInsPerUser: signInsPerUser,
-		Logger: log, Audit: aud,
+		Logger: log, Audit: aud, HTTPClient: tracing.HTTPClient(auth.ProviderClient()),
 	})
 	if err != nil {
 		return nil, err
@@ -208,8 +220,8 @@ func buildWith(ctx context.Context, getenv func(string) string, logOut, auditOut
 		Catalog: catalog, PortalTitle: cfg.PortalTitle, SessionLifetime: time.Duration(cfg.SessionLifetime) * time.Minute,
 		ViewTimeout: cfg.AWSTimeout, ReadersSeeDashboards: cfg.DashboardExperience == "dashboard", QnA: cfg.QnA,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		FrameOrigins: frameOrigins, Audit: aud,
+		FrameOrigins: frameOrigins, Audit: aud, Tracing: tracing.Provider(),
 	})
 	mapFile, _ := mapper.(*quicksight.MapFile)
-	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, audit: auditLog}, nil
+	return &gateway{cfg: cfg, aws: awsCfg, endpoint: set.endpoints.quickSight, log: log, auth: a, server: srv, draining: draining, metrics: m, mapFile: mapFile, redis: redisClient, audit: auditLog, tracing: tracing}, nil
 }

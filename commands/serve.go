@@ -46,6 +46,7 @@ const (
 // are still served, the listener closes, and in-flight requests get up to
 // QSGATE_SHUTDOWN_GRACE to finish.
 func (g *gateway) serve(ctx context.Context) error {
+	defer g.flushTraces()
 	if g.redis != nil {
 		defer g.redis.Close()
 	}
@@ -114,4 +115,14 @@ func (g *gateway) serve(ctx context.Context) error {
 	}
 	g.log.Info("stopped")
 	return nil
+}
+
+// flushTraces sends the spans still held and stops the exporter, within a
+// few seconds: a collector that is down must not hold the exit.
+func (g *gateway) flushTraces() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.tracing.Shutdown(ctx); err != nil {
+		g.log.Warn("tracing: spans not sent at exit", "err", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/telemetry"
 	"github.com/qsgate/qsgate/templates"
 )
 
@@ -159,12 +160,9 @@ func mapUser(ctx context.Context, d Deps, r *http.Request, p quicksight.Person) 
 // uses the error page's card.
 func askFirst(c echo.Context, d Deps, view string) error {
 	u := currentUser(c)
-	d.Logger.Info("view from another site: asked before registering", "sub", u.Subject,
+	d.Logger.InfoContext(c.Request().Context(), "view from another site: asked before registering", "sub", u.Subject,
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-	return render(c, d, http.StatusOK, "error.html", struct {
-		page
-		RequestID string
-	}{page: page{Status: http.StatusOK, Title: "Open QuickSight?",
+	return render(c, d, http.StatusOK, "error.html", errorPage{page: page{Status: http.StatusOK, Title: "Open QuickSight?",
 		Message: "You followed a link from another site. Opening QuickSight the first time sets up your QuickSight user; go on if you meant to open it.",
 		Action:  &link{Href: view, Label: "Open QuickSight"}}})
 }
@@ -202,14 +200,17 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		defer cancel()
 	}
 	if d.Admit != nil {
+		_, door := telemetry.Start(ctx, "qsgate.admission")
 		release, err := d.Admit.Enter(ctx)
+		telemetry.End(door, err)
 		if err != nil {
 			return emb, "", "", err
 		}
 		defer release()
 	}
 	start := time.Now()
-	id, err := mapUser(ctx, d, c.Request(), person(d, u))
+	mctx, mapped := telemetry.Mapping(ctx)
+	id, err := mapUser(mctx, d, c.Request(), person(d, u))
 	if errors.Is(err, quicksight.ErrSignInAgain) {
 		// The provider's token the mapper sends on has expired: renew the
 		// session at the provider, once, and map again.
@@ -217,10 +218,11 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 			if renewed, rerr := r.Renew(c.Response(), c.Request()); rerr == nil && renewed.IDToken != u.IDToken {
 				u = renewed
 				c.Set("user", u)
-				id, err = mapUser(ctx, d, c.Request(), person(d, u))
+				id, err = mapUser(mctx, d, c.Request(), person(d, u))
 			}
 		}
 	}
+	mapped(err)
 	if err != nil {
 		return emb, "", "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/telemetry"
 )
 
 // Errors the handlers themselves return.
@@ -174,12 +175,13 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			return
 		}
 		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+		ctx := c.Request().Context() // its span's trace id goes in the log lines and the page
 		if errors.Is(err, quicksight.ErrCanceled) || (errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil) {
 			// The browser went away (during the AWS call, or while its view
 			// waited at the door): not an error of ours, and nobody to
 			// render for. 499 is nginx's "client closed request", for the
 			// request log and metrics.
-			d.Logger.Info("request canceled by the client", "path", c.Request().URL.Path, "request_id", reqID)
+			d.Logger.InfoContext(ctx, "request canceled by the client", "path", c.Request().URL.Path, "request_id", reqID)
 			_ = c.NoContent(statusClientClosed) // nobody reads it; it marks the answer given
 			return
 		}
@@ -194,9 +196,9 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			attrs = append(attrs, "provider_error", se.ProviderError)
 		}
 		if p.Status >= 500 {
-			d.Logger.Error("request failed", attrs...)
+			d.Logger.ErrorContext(ctx, "request failed", attrs...)
 		} else {
-			d.Logger.Info("request refused", attrs...)
+			d.Logger.InfoContext(ctx, "request refused", attrs...)
 		}
 		if s, ok := retryAfter(err); ok {
 			p.RetryAfter = strconv.Itoa(s)
@@ -206,6 +208,9 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 		}
 		if wantsJSON(c.Request()) || strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			body := map[string]string{"error": p.Title, "message": p.Message, "request_id": reqID}
+			if id := telemetry.TraceID(ctx); id != "" {
+				body["trace_id"] = id
+			}
 			if p.RetryAfter != "" {
 				body["retry_after"] = p.RetryAfter
 			}
@@ -230,15 +235,18 @@ func errorHandler(d Deps) echo.HTTPErrorHandler {
 			}
 			c.Response().Header().Set("Content-Security-Policy", retryPagePolicy.header(logoutOrigin, "'none'"))
 		}
-		data := struct {
-			page
-			RequestID string
-		}{p, reqID}
-		if rerr := render(c, d, p.Status, "error.html", data); rerr != nil {
-			d.Logger.Error("render error page", "err", rerr)
+		if rerr := render(c, d, p.Status, "error.html", errorPage{p, reqID, telemetry.TraceID(ctx)}); rerr != nil {
+			d.Logger.ErrorContext(ctx, "render error page", "err", rerr)
 			_ = c.String(p.Status, p.Title+"\n")
 		}
 	}
+}
+
+// errorPage is error.html's data: the page and its references for
+// support, the request id and, when tracing is on, the trace id.
+type errorPage struct {
+	page
+	RequestID, TraceID string
 }
 
 // retryPagePolicy is the Content-Security-Policy of a page that retries

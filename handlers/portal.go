@@ -90,7 +90,7 @@ func listContent(c echo.Context, d Deps, u auth.User) (items []quicksight.Item, 
 		// them; their first view registers them.
 		return nil, true, ""
 	}
-	d.Logger.Info("content list unavailable", "sub", u.Subject, "err", err.Error(),
+	d.Logger.InfoContext(c.Request().Context(), "content list unavailable", "sub", u.Subject, "err", err.Error(),
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	return nil, false, ""
 }

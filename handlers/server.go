@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
@@ -130,6 +131,9 @@ type Deps struct {
 	// URL elsewhere is refused with a 502. Empty trusts the embed URL's own
 	// origin, as tests with a fake QuickSight do.
 	FrameOrigins []string
+	// Tracing is the tracer provider of the requests' spans; nil means
+	// tracing is off (tracing.go).
+	Tracing trace.TracerProvider
 }
 
 // NewServer builds the Echo application with its middleware and routes.
@@ -143,6 +147,9 @@ func NewServer(d Deps) *echo.Echo {
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(d)
 
+	if d.Tracing != nil {
+		e.Use(traceRequests(d.Tracing, d.TrustedProxies)) // first: the span holds the rest, and the log lines know it
+	}
 	e.Use(
 		trustedRequestID(d.TrustedProxies),
 		middleware.RequestID(),
@@ -154,7 +161,7 @@ func NewServer(d Deps) *echo.Echo {
 		requestLog(d.Logger, d.Metrics),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-				d.Logger.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
+				d.Logger.ErrorContext(c.Request().Context(), "panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
 				return err
 			},
 		}),

@@ -189,7 +189,7 @@ func authorize(d Deps) echo.MiddlewareFunc {
 			}
 			u := currentUser(c)
 			if err := d.Access.Allow(u.Email, u.Groups); err != nil {
-				d.Logger.Info("access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
+				d.Logger.InfoContext(c.Request().Context(), "access denied", "event", "access_denied", "sub", u.Subject, "email", u.Email,
 					"reason", err.Error(), "path", c.Request().URL.Path)
 				recordRefusal(c, d, u, "", err)
 				// The session predates the policy: end it, so the user is

@@ -122,7 +122,7 @@ func (d *Directory) Register(ctx context.Context, in *quicksight.RegisterUserInp
 		return User{}, namespaceMissing(err, aws.ToString(in.Namespace))
 	}
 	u := userOf(out.User)
-	d.log.Info("quicksight user registered", "event", "user_registered", "user_arn", u.ARN,
+	d.log.InfoContext(ctx, "quicksight user registered", "event", "user_registered", "user_arn", u.ARN,
 		"role", u.Role, "identity_type", u.IdentityType, "aws_request_id", aws.ToString(out.RequestId))
 	d.recordRegistered(ctx, in, u, aws.ToString(out.RequestId))
 	return u, nil
