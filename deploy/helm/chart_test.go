@@ -299,3 +299,17 @@ func checkSecretsOnlyInSecret(t *testing.T, o objects, c corev1.Container) {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// TestTracingVariables: the OpenTelemetry SDK's own OTEL_* variables go in
+// config beside qsgate's settings (docs/tracing.md).
+func TestTracingVariables(t *testing.T) {
+	_, o := mustRender(t, map[string]any{"config": map[string]any{
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
+		"OTEL_TRACES_SAMPLER":         "parentbased_traceidratio",
+		"OTEL_TRACES_SAMPLER_ARG":     "0.1",
+	}})
+	if got := o.ConfigMap.Data["OTEL_TRACES_EXPORTER"]; got != "otlp" {
+		t.Errorf("ConfigMap OTEL_TRACES_EXPORTER = %q, want otlp", got)
+	}
+}
