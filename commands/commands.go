@@ -90,12 +90,18 @@ func Run(ctx context.Context, version string, args []string, getenv func(string)
 		in.args, rest = fs.Args()[:1], fs.Args()[1:]
 	}
 	if cmd.settings {
-		env, used, err := config.WithEnvFile(*envFile, func(k string) (string, bool) {
+		lookup := func(k string) (string, bool) {
 			v := getenv(k) // an empty value counts as unset, so a test's map and the real environment behave alike
 			return v, v != ""
-		})
+		}
+		env, used, err := config.WithEnvFile(*envFile, lookup)
 		if err != nil {
 			return err
+		}
+		if used != "" {
+			if err := config.ExportTracing(used, lookup); err != nil {
+				return err
+			}
 		}
 		in.getenv, in.envFile = env, used
 	}
