@@ -258,3 +258,41 @@ func TestDocMatchesTheSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestReopen: after a rotation moved the file away, Reopen makes the next
+// events go to a new file at the path (0600); the moved file keeps the
+// earlier ones. Stdout and off need nothing.
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	l, err := Open(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Record(context.Background(), samples[0])
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	l.Record(context.Background(), samples[1])
+	for name, want := range map[string]int{path + ".1": 1, path: 1} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(data), "\n"); n != want {
+			t.Errorf("%s has %d lines, want %d", name, n, want)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("reopened file: %v, %v; want mode 0600", fi, err)
+	}
+	var none *Logger
+	s, _ := Open(Stdout, io.Discard, nil)
+	if none.Reopen() != nil || s.Reopen() != nil || s.Path() != "" {
+		t.Error("Reopen of stdout or off did something")
+	}
+}

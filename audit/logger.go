@@ -28,6 +28,7 @@ type Logger struct {
 	mu       sync.Mutex // one line at a time, never interleaved
 	w        io.Writer
 	closer   io.Closer // the file, nil for stdout
+	path     string    // the file's path, "" for stdout
 	instance string
 	now      func() time.Time
 	log      *slog.Logger
@@ -55,19 +56,61 @@ func Open(target string, stdout io.Writer, log *slog.Logger) (*Logger, error) {
 	case target == Stdout:
 		w = stdout
 	case filepath.IsAbs(target):
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		f, err := openFile(target)
 		if err != nil {
 			return nil, err
-		}
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			f.Close()
-			return nil, fmt.Errorf("%s is not a regular file", target)
 		}
 		w, closer = f, f
 	default:
 		return nil, fmt.Errorf("want %s, %s or an absolute file path, got %q", Stdout, Off, target)
 	}
-	return New(w, closer, log), nil
+	l := New(w, closer, log)
+	if closer != nil {
+		l.path = target
+	}
+	return l, nil
+}
+
+// openFile opens path for appending, creating it with mode 0600; it must be
+// a regular file.
+func openFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
+}
+
+// Path is the file the Logger writes to, "" for stdout.
+func (l *Logger) Path() string {
+	if l == nil {
+		return ""
+	}
+	return l.path
+}
+
+// Reopen opens the file at the Logger's path again and writes there from
+// the next event on, closing the old one: after a rotation moved the file
+// away (logrotate's create), events go to the new file. Stdout needs
+// nothing. When the path cannot be opened, the Logger keeps writing where
+// it did and says why.
+func (l *Logger) Reopen() error {
+	if l == nil || l.path == "" {
+		return nil
+	}
+	f, err := openFile(l.path)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	old := l.closer
+	l.w, l.closer = f, f
+	l.mu.Unlock()
+	return old.Close()
 }
 
 // New is a Logger writing to w; closer (may be nil) is what Close closes.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
@@ -186,5 +187,38 @@ func TestAuditLogThatCannotOpenStopsStartUp(t *testing.T) {
 	_, err := build(t.Context(), func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "QSGATE_AUDIT_LOG: cannot open it:") {
 		t.Fatalf("build = %v, want a problem naming QSGATE_AUDIT_LOG", err)
+	}
+}
+
+// TestAuditLogReopenedOnSIGHUP: after a rotation moves the audit file away,
+// SIGHUP makes the gateway write to a new file at the path.
+func TestAuditLogReopenedOnSIGHUP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	s := startStack(t, map[string]string{"QSGATE_AUDIT_LOG": path})
+	b := newBrowser(t)
+	if p := s.signIn(b, alice, "/"); p.status != 200 {
+		t.Fatalf("sign-in: %s", p)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(s.logs.String(), "audit log reopened")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool { return strings.Count(s.logs.String(), "audit log reopened") > before }) {
+		t.Fatalf("no \"audit log reopened\" after SIGHUP:\n%s", s.logs)
+	}
+	if p := b.get(s.url + "/embed/start"); p.status != 200 {
+		t.Fatalf("view: %s", p)
+	}
+	for name, want := range map[string]string{path + ".1": "sign_in <nil> sub-alice", path: "embed_issued <nil> sub-alice"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(summary(auditLines(t, string(data))), "\n"); got != want {
+			t.Errorf("%s:\n%s\nwant:\n%s", name, got, want)
+		}
 	}
 }

@@ -17,8 +17,9 @@ func (g *gateway) reloadOnHangup(ctx context.Context) (stop func()) {
 }
 
 // reloadOn reads the files qsgate reads while serving again on each signal:
-// the user map file. A bad file keeps the previous contents and says why,
-// with its line. Settings (the environment and env file) need a restart.
+// the user map file, and it opens the audit log file again (after a
+// rotation). A bad map file keeps the previous contents and says why, with
+// its line. Settings (the environment and env file) need a restart.
 func (g *gateway) reloadOn(ctx context.Context, sig <-chan os.Signal) {
 	for {
 		select {
@@ -26,8 +27,17 @@ func (g *gateway) reloadOn(ctx context.Context, sig <-chan os.Signal) {
 			return
 		case <-sig:
 		}
+		if path := g.audit.Path(); path != "" {
+			if err := g.audit.Reopen(); err != nil {
+				g.log.Error("audit log not reopened, writing to the file it had open", "file", path, "err", err)
+			} else {
+				g.log.Info("audit log reopened", "file", path)
+			}
+		}
 		if g.mapFile == nil {
-			g.log.Info("SIGHUP: nothing to reload (settings need a restart)")
+			if g.audit.Path() == "" {
+				g.log.Info("SIGHUP: nothing to reload (settings need a restart)")
+			}
 			continue
 		}
 		n, err := g.mapFile.Reload()
