@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 )
 
 var checkConfigCommand = command{
@@ -35,5 +36,13 @@ func (g *gateway) summary() string {
 	if g.endpoint != "" {
 		s += fmt.Sprintf("  %-36s %s\n", "QuickSight endpoint", g.endpoint)
 	}
+	tracing := "off (OTEL_TRACES_EXPORTER unset or none)"
+	if g.tracing != nil {
+		// Never the endpoint or the headers: either may hold a credential.
+		tracing = fmt.Sprintf("on: exporter %s, protocol %s, sampler %s",
+			os.Getenv("OTEL_TRACES_EXPORTER"), cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf"),
+			cmp.Or(os.Getenv("OTEL_TRACES_SAMPLER"), "parentbased_always_on"))
+	}
+	s += fmt.Sprintf("  %-36s %s\n", "tracing", tracing)
 	return s
 }

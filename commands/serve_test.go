@@ -442,7 +442,8 @@ func TestCheckConfig(t *testing.T) {
 	if err := Run(t.Context(), "dev", []string{"check-config", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatalf("check-config: %v", err)
 	}
-	for _, want := range []string{"configuration is valid", "https://portal.example.com", "eu-west-1", "settings file                        /dev/null"} {
+	for _, want := range []string{"configuration is valid", "https://portal.example.com", "eu-west-1", "settings file                        /dev/null",
+		"tracing                              off"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
@@ -450,6 +451,23 @@ func TestCheckConfig(t *testing.T) {
 	for _, secret := range []string{"very-secret-value", env["QSGATE_SESSION_KEYS"]} {
 		if strings.Contains(out.String(), secret) {
 			t.Errorf("summary shows a secret:\n%s", out.String())
+		}
+	}
+
+	// With tracing on it says how, never the endpoint or the headers.
+	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:pass@collector.example.com:4318")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer very-secret-token")
+	out.Reset()
+	if err := Run(t.Context(), "dev", []string{"check-config", "--env-file", "/dev/null"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("check-config with tracing: %v", err)
+	}
+	if !strings.Contains(out.String(), "on: exporter otlp, protocol http/protobuf, sampler parentbased_always_on") {
+		t.Errorf("summary does not say tracing is on:\n%s", out.String())
+	}
+	for _, secret := range []string{"very-secret-token", "user:pass"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("summary shows %q:\n%s", secret, out.String())
 		}
 	}
 }
