@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/qsgate/qsgate/config"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/telemetry"
 )
 
 // settings are qsgate's checked settings and the AWS SDK's configuration:
@@ -37,6 +39,11 @@ func loadSettings(ctx context.Context, getenv func(string) string) (settings, er
 	awsCfg, endpoints, awsProblem := loadAWS(ctx, getenv)
 	if awsProblem != nil {
 		problems = append(problems, *awsProblem)
+	}
+	// The SDK reads the process environment (the env file's OTEL_*
+	// variables were copied there), so the check does too.
+	for _, p := range telemetry.Check(os.Getenv) {
+		problems = append(problems, config.Problem{Var: p.Var, Rule: p.Rule})
 	}
 	if len(problems) > 0 {
 		return settings{}, problems

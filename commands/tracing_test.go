@@ -361,19 +361,22 @@ func TestDemoTrace(t *testing.T) {
 	t.Logf("the sign-in's callback:\n%s", otlprecv.Render(cb, "db.connection_string", "server.port", "network.protocol.version"))
 }
 
-// A tracing variable the SDK refuses is a start-up problem, named like a
-// setting's.
+// A tracing variable the SDK would refuse, or quietly replace with its
+// default, is a start-up problem named like a setting's, among the others.
 func TestBadTracingSettingsRefused(t *testing.T) {
-	for _, tc := range []struct{ exporter, protocol, want string }{
-		{"jaeger", "", "unknown exporter"},
-		{"otlp", "thrift", "invalid OTLP protocol"},
+	for _, tc := range []struct{ exporter, protocol, sampler, want string }{
+		{"jaeger", "", "", "OTEL_TRACES_EXPORTER: must be otlp, console or none"},
+		{"otlp", "thrift", "", "OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or grpc"},
+		{"otlp", "", "traceidratio_parentbased", "OTEL_TRACES_SAMPLER: must be one of"},
 	} {
 		t.Setenv("OTEL_TRACES_EXPORTER", tc.exporter)
 		t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.protocol)
+		t.Setenv("OTEL_TRACES_SAMPLER", tc.sampler)
 		env := validOffline()
+		env["QSGATE_SESSION_TTL"] = "forever"
 		_, err := build(context.Background(), func(k string) string { return env[k] }, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "tracing (OTEL_*)") || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("exporter %q, protocol %q: build error = %v, want tracing (OTEL_*) ... %s", tc.exporter, tc.protocol, err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "QSGATE_SESSION_TTL") {
+			t.Errorf("exporter %q, protocol %q, sampler %q: build error = %v, want %q beside the other problems", tc.exporter, tc.protocol, tc.sampler, err, tc.want)
 		}
 	}
 }

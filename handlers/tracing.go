@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net"
+	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
@@ -39,7 +41,8 @@ func traceRequests(tp trace.TracerProvider, trusted []*net.IPNet) echo.Middlewar
 			if fromProxy(r, trusted) {
 				ctx = tc.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}
-			name := r.Method
+			method := spanMethod(r.Method)
+			name := method
 			if route := c.Path(); route != "" {
 				name += " " + route
 			}
@@ -50,11 +53,8 @@ func traceRequests(tp trace.TracerProvider, trusted []*net.IPNet) echo.Middlewar
 			if !span.IsRecording() {
 				return err // attributes are for spans the sampler kept
 			}
-			status, path := c.Response().Status, r.URL.Path
-			if len(path) > maxSpanPath {
-				path = strings.ToValidUTF8(path[:maxSpanPath], "") + "..."
-			}
-			span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(c.Path()), semconv.URLPath(path),
+			status, path := c.Response().Status, spanPath(r.URL.Path)
+			span.SetAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.HTTPRoute(c.Path()), semconv.URLPath(path),
 				semconv.ClientAddress(c.RealIP()), semconv.HTTPResponseStatusCode(status),
 				attribute.String("qsgate.request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
 			if status >= 500 {
@@ -63,4 +63,30 @@ func traceRequests(tp trace.TracerProvider, trusted []*net.IPNet) echo.Middlewar
 			return err
 		}
 	}
+}
+
+// spanMethod is method when it is one of HTTP's, else "_OTHER" (the
+// OpenTelemetry convention): a client may send any token as a method, up
+// to the header limit, and each would be a new span name.
+func spanMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "_OTHER"
+}
+
+// spanPath is path as valid UTF-8 (an OTLP exporter refuses a whole batch
+// for one invalid string), cut to maxSpanPath bytes.
+func spanPath(path string) string {
+	path = strings.ToValidUTF8(path, "\uFFFD")
+	if len(path) <= maxSpanPath {
+		return path
+	}
+	cut := maxSpanPath
+	for cut > 0 && !utf8.RuneStart(path[cut]) {
+		cut--
+	}
+	return path[:cut] + "..."
 }

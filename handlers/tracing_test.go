@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -159,5 +160,36 @@ func TestHealthProbesAreNotTraced(t *testing.T) {
 	}
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans for the probes, want 0", n)
+	}
+}
+
+// A made-up method (any token up to the header limit) is "_OTHER" in the
+// span's name and attribute, and a path that is not UTF-8 is made valid:
+// an OTLP exporter refuses a whole batch for one invalid string.
+func TestSpanNamesAndPathsBounded(t *testing.T) {
+	h, rec := tracedServer(t, nil, &bytes.Buffer{})
+	huge := strings.Repeat("X", 60<<10)
+	for _, r := range []*http.Request{
+		httptest.NewRequest(huge, "/signed-out", nil),
+		httptest.NewRequest(http.MethodGet, "/%ff"+strings.Repeat("é", 400), nil),
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	for _, s := range rec.Ended() {
+		if len(s.Name()) > 100 {
+			t.Errorf("span name of %d bytes", len(s.Name()))
+		}
+		for _, a := range s.Attributes() {
+			v := a.Value.Emit()
+			if !utf8.ValidString(v) || len(v) > maxSpanPath+3 {
+				t.Errorf("attribute %s: %d bytes, valid UTF-8 %v", a.Key, len(v), utf8.ValidString(v))
+			}
+			if a.Key == "http.request.method" && v != "GET" && v != "_OTHER" {
+				t.Errorf("method attribute %q", v)
+			}
+		}
+	}
+	if n := len(rec.Ended()); n != 2 {
+		t.Errorf("%d spans, want 2", n)
 	}
 }

@@ -45,6 +45,10 @@ func Enabled() bool {
 	return exp != "" && exp != "none" && !strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true")
 }
 
+// maxAttribute bounds a span attribute's value, in characters, as the logs
+// bound theirs.
+const maxAttribute = 1024
+
 // New builds the tracer provider from the process environment, or returns
 // nil when tracing is off. The exporter (autoexport: otlp over
 // http/protobuf or grpc, console), its endpoint, the sampler
@@ -72,7 +76,15 @@ func New(ctx context.Context, log *slog.Logger) (*Tracing, error) {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		log.Warn("tracing: export failed", "err", err)
 	}))
-	return &Tracing{tp: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))}, nil
+	// No attribute value longer than maxAttribute unless
+	// OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise: a span's values
+	// come partly from clients.
+	limits := sdktrace.NewSpanLimits()
+	if limits.AttributeValueLengthLimit < 0 {
+		limits.AttributeValueLengthLimit = maxAttribute
+	}
+	return &Tracing{tp: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
+		sdktrace.WithRawSpanLimits(limits))}, nil
 }
 
 // Provider is the tracer provider, nil when tracing is off.
