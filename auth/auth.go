@@ -85,7 +85,7 @@ type Config struct {
 	// KeepIDToken keeps the provider's ID token in the session whatever its
 	// size (User.IDToken), for a mapper that sends it on (identity-center
 	// mode). A cookie too small for everything then drops the refresh
-	// token before it.
+	// token, and refuses the sign-in when the ID token still does not fit.
 	KeepIDToken bool
 	// GroupsClaim names the claim that lists the user's groups (ID token
 	// or userinfo; a list or a single string).

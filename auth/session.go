@@ -253,7 +253,7 @@ func (a *Auth) signedOut(ctx context.Context, s *Session, reason string) string 
 	q := end.Query()
 	q.Set("client_id", a.cfg.ClientID)
 	q.Set("post_logout_redirect_uri", done)
-	if u.IDToken != "" {
+	if u.IDToken != "" && len(u.IDToken) <= maxIDTokenHint { // a kept token may be long for a URL
 		q.Set("id_token_hint", u.IDToken)
 	}
 	end.RawQuery = q.Encode()

@@ -90,7 +90,8 @@ func newCookieStore(cfg Config, name string, secure bool) (*cookieStore, error) 
 // Save writes the cookie. When it would be too large, the ID token (only a
 // logout hint) goes first, then the refresh token (the session then lasts
 // until its end without re-checks); with Config.KeepIDToken the refresh
-// token goes first.
+// token goes, and a session whose ID token still does not fit is not
+// saved.
 func (c *cookieStore) Save(_ context.Context, w http.ResponseWriter, s *Session) error {
 	for {
 		value, err := securecookie.EncodeMulti(c.cookie.name, cookieValue{User: s.User,
@@ -100,10 +101,14 @@ func (c *cookieStore) Save(_ context.Context, w http.ResponseWriter, s *Session)
 			return nil
 		}
 		switch {
-		case s.User.IDToken != "" && !(c.keepIDToken && s.RefreshToken != ""):
+		case s.User.IDToken != "" && !c.keepIDToken:
 			s.User.IDToken = ""
 		case s.RefreshToken != "":
 			s.RefreshToken = ""
+		case c.keepIDToken && s.User.IDToken != "":
+			// The mapper needs the token: a session without it would ask
+			// the user to sign in again on every view.
+			return errors.New("the provider's ID token does not fit in a session cookie beside the user's claims: set QSGATE_SESSION_STORE=redis")
 		case err != nil:
 			return fmt.Errorf("encode session: %w", err)
 		default:

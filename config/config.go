@@ -265,6 +265,11 @@ func (c Config) Warnings() []string {
 		w = append(w, "QSGATE_DASHBOARD_FEATURES is set but QSGATE_DASHBOARD_EXPERIENCE=console: dashboards open in the console, "+
 			"which takes QSGATE_CONSOLE_FEATURES; the Dashboard experience's features are not used")
 	}
+	if c.UserMapping == "identity-center" && c.SessionStore == "cookie" && c.SessionRefresh > 0 {
+		w = append(w, "QSGATE_SESSION_REFRESH with identity-center mode and cookie sessions: the cookie keeps the provider's ID token first "+
+			"and often has no room left for the refresh token, so such sessions are not re-checked at the provider (logged as refresh_unavailable); "+
+			"set QSGATE_SESSION_STORE=redis")
+	}
 	if c.UserMapping == "template" && c.TrustEditableClaims {
 		if editable := EditableClaims(c.TemplateClaims); len(editable) > 0 {
 			w = append(w, "QSGATE_TRUST_EDITABLE_CLAIMS=true: the ARN template reads "+strings.Join(editable, ", ")+

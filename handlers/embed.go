@@ -215,10 +215,14 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		// The provider's token the mapper sends on has expired: renew the
 		// session at the provider, once, and map again.
 		if r, ok := d.Auth.(renewer); ok {
-			if renewed, rerr := r.Renew(c.Response(), c.Request()); rerr == nil && renewed.IDToken != u.IDToken {
+			renewed, rerr := r.Renew(c.Response(), c.Request())
+			switch {
+			case rerr == nil && renewed.IDToken != u.IDToken:
 				u = renewed
 				c.Set("user", u)
 				id, err = mapUser(mctx, d, c.Request(), person(d, u))
+			case rerr != nil && !errors.Is(rerr, auth.ErrCannotRenew):
+				err = rerr // the session ended, or the policy refused the renewed user: that page
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/qsgate/qsgate/access"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
@@ -68,6 +69,13 @@ func TestExpiredProviderTokenRenewsTheSession(t *testing.T) {
 		}
 		if renews.Load() != 1 || maps.Load() != 2 {
 			t.Errorf("renewals = %d, mappings = %d; want 1 and 2", renews.Load(), maps.Load())
+		}
+	})
+	t.Run("renewal refused", func(t *testing.T) {
+		renews, maps := &atomic.Int32{}, &atomic.Int32{}
+		h := renewServer(t, renewingAuth{fakeAuth: fakeAuth{stale}, err: access.ErrNotAllowed, calls: renews}, tokenMapper{maps})
+		if resp := get(t, h, "/embed/start"); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status = %d, want 403: the policy's refusal of the renewed user, not 'sign in again'", resp.StatusCode)
 		}
 	})
 	t.Run("cannot renew", func(t *testing.T) {
