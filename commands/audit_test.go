@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -220,5 +221,30 @@ func TestAuditLogReopenedOnSIGHUP(t *testing.T) {
 		if got := strings.Join(summary(auditLines(t, string(data))), "\n"); got != want {
 			t.Errorf("%s:\n%s\nwant:\n%s", name, got, want)
 		}
+	}
+}
+
+// TestRevokeWhenTheAuditFileCannotOpen: an operator whose user may not open
+// the audit file still ends the sessions; the event goes to stdout and
+// stderr says why.
+func TestRevokeWhenTheAuditFileCannotOpen(t *testing.T) {
+	r := redistest.Start(t)
+	s := startStack(t, map[string]string{"QSGATE_SESSION_STORE": "redis", "QSGATE_REDIS_URL": r.URL()})
+	if p := s.signIn(newBrowser(t), alice, "/"); p.status != 200 {
+		t.Fatalf("sign-in: %s", p)
+	}
+	env := maps.Clone(s.env)
+	env["QSGATE_AUDIT_LOG"] = filepath.Join(t.TempDir(), "missing", "audit.log")
+	var out, errOut strings.Builder
+	err := Run(t.Context(), "dev", []string{"sessions", "revoke", "--email", alice.Email, "--env-file", "/dev/null"},
+		func(k string) string { return env[k] }, &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "ended 1 session") {
+		t.Fatalf("sessions revoke: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(errOut.String(), "QSGATE_AUDIT_LOG") {
+		t.Errorf("stderr does not say why the event went to stdout: %q", errOut.String())
+	}
+	if got := summary(auditLines(t, strings.SplitN(out.String(), "ended", 2)[0])); len(got) != 1 || got[0] != "session_revoked operator <nil>" {
+		t.Errorf("stdout's audit lines = %q, want one session_revoked", got)
 	}
 }

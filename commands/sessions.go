@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/qsgate/qsgate/audit"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/cluster"
 	"github.com/qsgate/qsgate/config"
@@ -32,7 +33,7 @@ var sessionsCommand = command{
 			if len(in.args) > 0 {
 				sub = in.args[0]
 			}
-			return runSessions(ctx, in.getenv, sub, f, in.stdout)
+			return runSessions(ctx, in.getenv, sub, f, in.stdout, in.stderr)
 		}
 	},
 }
@@ -44,7 +45,7 @@ type sessionFlags struct{ email, sub string }
 // revoke --email E | --sub S`: an operator's view of, and end to, a user's
 // sessions in the Redis store. It needs the settings serve uses (the keys,
 // the Redis URL), talks to Redis only, and never prints a session id.
-func runSessions(ctx context.Context, getenv func(string) string, sub string, f sessionFlags, out io.Writer) error {
+func runSessions(ctx context.Context, getenv func(string) string, sub string, f sessionFlags, out, errOut io.Writer) error {
 	switch {
 	case sub != "list" && sub != "revoke":
 		return fmt.Errorf("sessions: want list or revoke, got %q (see qsgate --help)", sub)
@@ -66,10 +67,16 @@ func runSessions(ctx context.Context, getenv func(string) string, sub string, f 
 	}
 	defer rdb.Close()
 	// A revoke is an audit event, written where serve writes them
-	// (QSGATE_AUDIT_LOG; stdout is this command's).
+	// (QSGATE_AUDIT_LOG; stdout is this command's). An audit file this
+	// user may not open must not stop an incident's revoke: the event goes
+	// to stdout instead, and stderr says why.
 	auditLog, aud, err := openAudit(cfg, out, nil)
 	if err != nil {
-		return err
+		fmt.Fprintf(errOut, "qsgate: %v; the audit event goes to stdout\n", err)
+		cfg.AuditLog = audit.Stdout
+		if auditLog, aud, err = openAudit(cfg, out, nil); err != nil {
+			return err
+		}
 	}
 	defer auditLog.Close()
 	a, err := auth.New(auth.Config{PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, SessionTTL: cfg.SessionTTL, Redis: rdb, Idle: cfg.SessionIdle, Audit: aud})
