@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/quicksight"
+	"github.com/qsgate/qsgate/ttlcache"
 )
 
 // login is GET /login?rd=PATH: start sign-in, coming back to rd (a local
@@ -43,15 +45,19 @@ var errSignInRate = fmt.Errorf("too many sign-ins: %w", limit.ErrUserRate)
 // (QSGATE_TRUSTED_PROXIES), X-Forwarded-For. Each route has its own
 // allowance, so one sign-in counts once against each. IPv6 addresses
 // count by /64, what one host is usually given. A nil l limits nothing.
-// A refused callback is audited as a refused sign-in (aud may be nil).
+// A refused callback is audited as a refused sign-in (aud may be nil),
+// once a minute per address: the refusals themselves come at any rate.
 func limitSignInsByAddress(l SignInLimiter, route string, aud Auditor) echo.MiddlewareFunc {
+	audited := ttlcache.New[string, struct{}](limitedAddresses, time.Minute)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if l == nil {
 			return next
 		}
 		return func(c echo.Context) error {
-			if err := l.Allow("signin-address\x00" + route + "\x00" + addressKey(c.RealIP())); err != nil {
-				if route == "callback" {
+			address := addressKey(c.RealIP())
+			if err := l.Allow("signin-address\x00" + route + "\x00" + address); err != nil {
+				if _, done := audited.Get(address); route == "callback" && !done {
+					audited.Add(address, struct{}{})
 					recordSignInLimited(c, aud)
 				}
 				return signInRefused(err)
@@ -60,6 +66,10 @@ func limitSignInsByAddress(l SignInLimiter, route string, aud Auditor) echo.Midd
 		}
 	}
 }
+
+// limitedAddresses bounds the addresses whose refusal was audited in the
+// last minute.
+const limitedAddresses = 4096
 
 // addressKey is an IPv4 address as it is, an IPv6 address as its /64.
 func addressKey(ip string) string {

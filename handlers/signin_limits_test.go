@@ -1,17 +1,20 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qsgate/qsgate/audit"
 	"github.com/qsgate/qsgate/auth"
 	"github.com/qsgate/qsgate/limit"
 	"github.com/qsgate/qsgate/templates"
@@ -127,5 +130,27 @@ func TestCallbackRefusedBySubjectLimit(t *testing.T) {
 	}
 	if len(rec.results) != 1 || rec.results[0] != "limited" {
 		t.Errorf("logins recorded %v, want [limited]", rec.results)
+	}
+}
+
+// countingAuditor counts the events recorded.
+type countingAuditor struct{ n *atomic.Int32 }
+
+func (a countingAuditor) Record(context.Context, audit.Event) { a.n.Add(1) }
+
+// A script hammering the callback past its allowance writes one audit line
+// a minute for its address, not one a refused request.
+func TestRefusedCallbacksAuditedOncePerAddress(t *testing.T) {
+	n := &atomic.Int32{}
+	e := echo.New()
+	e.GET("/auth/callback", func(c echo.Context) error { return c.NoContent(http.StatusFound) },
+		limitSignInsByAddress(limit.NewPerUser(limit.Rate{N: 1, Per: time.Minute}), "callback", countingAuditor{n}))
+	for _, peer := range []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.2"} {
+		r := httptest.NewRequest(http.MethodGet, "/auth/callback", nil)
+		r.RemoteAddr = peer + ":1000"
+		e.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("%d refused sign-ins audited, want 2 (one per address)", got)
 	}
 }
