@@ -67,6 +67,10 @@ func Open(target string, stdout io.Writer, log *slog.Logger) (*Logger, error) {
 	l := New(w, closer, log)
 	if closer != nil {
 		l.path = target
+		if fi, err := os.Stat(target); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			l.log.Warn("the audit log file is open to other users than its owner; qsgate creates it 0600",
+				"file", target, "mode", fi.Mode().Perm().String())
+		}
 	}
 	return l, nil
 }

@@ -251,18 +251,17 @@ func (s *idcSource) identityContext(ctx context.Context) (string, error) {
 	out, err := s.m.tokens.CreateTokenWithIAM(ctx, in)
 	if err != nil {
 		e := classifyChain("CreateTokenWithIAM", err)
-		if refresh != "" && aws.ToString(in.GrantType) == grantRefreshToken {
+		if aws.ToString(in.GrantType) == grantRefreshToken && (errors.Is(e, ErrIssuerNotTrusted) || errors.Is(e, ErrNotInIdentityCenter)) {
+			// A refused refresh token: the user is out (disabled in
+			// Identity Center), or it expired; either way only a new
+			// sign-in can tell. One that failed on the way (a timeout,
+			// throttling) is kept for the next try.
 			s.mu.Lock()
-			if s.refresh == refresh { // spent or refused either way
+			if s.refresh == refresh {
 				s.refresh = ""
 			}
 			s.mu.Unlock()
-			if errors.Is(e, ErrIssuerNotTrusted) || errors.Is(e, ErrNotInIdentityCenter) {
-				// A refused refresh token: the user is out (disabled in
-				// Identity Center), or it expired; either way only a new
-				// sign-in can tell.
-				return "", fmt.Errorf("%w: Identity Center refused the refresh token (%w)", ErrSignInAgain, e)
-			}
+			return "", fmt.Errorf("%w: Identity Center refused the refresh token (%w)", ErrSignInAgain, e)
 		}
 		return "", e
 	}
