@@ -138,17 +138,7 @@ func (l *Logger) WithClock(now func() time.Time) *Logger {
 func (l *Logger) Record(ctx context.Context, e Event) {
 	e.Audit, e.Version, e.Instance = true, Version, l.instance
 	e.Time = l.now().UTC()
-	if r, ok := RequestFrom(ctx); ok {
-		if e.ClientIP == "" {
-			e.ClientIP = r.ClientIP
-		}
-		if e.RequestID == "" {
-			e.RequestID = r.RequestID
-		}
-	}
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		e.TraceID = sc.TraceID().String()
-	}
+	fromContext(ctx, &e)
 	for _, s := range [...]*string{&e.Event, &e.Reason, &e.Instance, &e.Subject, &e.Email, &e.UserARN, &e.Namespace, &e.Role,
 		&e.RoleARN, &e.RoleSession, &e.Experience, &e.EntryPoint, &e.Path, &e.AWSRequestID, &e.ClientIP, &e.RequestID} {
 		*s = bound(*s)
@@ -202,4 +192,20 @@ func bound(s string) string {
 		cut--
 	}
 	return s[:cut]
+}
+
+// fromContext fills in what ctx knows of the request (WithRequest) and its
+// trace, where e does not say.
+func fromContext(ctx context.Context, e *Event) {
+	if r, ok := RequestFrom(ctx); ok {
+		if e.ClientIP == "" {
+			e.ClientIP = r.ClientIP
+		}
+		if e.RequestID == "" {
+			e.RequestID = r.RequestID
+		}
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		e.TraceID = sc.TraceID().String()
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/qsgate/qsgate/access"
@@ -17,30 +16,6 @@ import (
 	"github.com/qsgate/qsgate/quicksight"
 	"github.com/qsgate/qsgate/templates"
 )
-
-// recorded is an Auditor that keeps each event with the request its
-// context names.
-type recorded struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (r *recorded) Record(ctx context.Context, e audit.Event) {
-	if req, ok := audit.RequestFrom(ctx); ok {
-		e.ClientIP, e.RequestID = req.ClientIP, req.RequestID
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorded) take() []audit.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.events
-	r.events = nil
-	return e
-}
 
 // noMapping is a mapper with no QuickSight user for anyone.
 type noMapping struct{}
@@ -59,7 +34,7 @@ func TestViewsAudited(t *testing.T) {
 	}
 	public, _ := url.Parse("https://portal.example.com")
 	const embedURL = "https://us-east-1.quicksight.aws.amazon.com/embed/0123/start?code=secret-code"
-	rec := &recorded{}
+	rec := &audit.Memory{}
 	serve := func(user auth.User, mapper UserMapper, path string) int {
 		h := NewServer(Deps{
 			Auth: fakeAuth{user}, Embeds: fixedEmbed{embedURL}, Mapper: mapper,
@@ -95,7 +70,7 @@ func TestViewsAudited(t *testing.T) {
 			if got := serve(tt.user, tt.mapper, "/embed/dashboards/sales-2026"); got != tt.status {
 				t.Fatalf("status %d, want %d", got, tt.status)
 			}
-			got := rec.take()
+			got := rec.Take()
 			if len(got) != 1 {
 				t.Fatalf("%d events, want 1: %+v", len(got), got)
 			}
@@ -116,7 +91,7 @@ func TestViewsAudited(t *testing.T) {
 	if got := serve(ann, template, "/embed/dashboards/..%2f"); got != 400 {
 		t.Fatalf("bad id: status %d, want 400", got)
 	}
-	if got := rec.take(); len(got) != 0 {
+	if got := rec.Take(); len(got) != 0 {
 		t.Errorf("a bad id was audited: %+v", got)
 	}
 }

@@ -1,34 +1,12 @@
 package quicksight
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/qsgate/qsgate/audit"
 	"github.com/qsgate/qsgate/internal/devkit/qssim"
 )
-
-// auditEvents is an Auditor that keeps what it is given.
-type auditEvents struct {
-	mu   sync.Mutex
-	list []audit.Event
-}
-
-func (a *auditEvents) Record(_ context.Context, e audit.Event) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.list = append(a.list, e)
-}
-
-func (a *auditEvents) take() []audit.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	l := a.list
-	a.list = nil
-	return l
-}
 
 // In iam mode with registration, a first view assumes the role once and
 // registers once, however many views race it, and each is one event;
@@ -37,7 +15,7 @@ func TestIAMRoleAssumedAndRegistrationAudited(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, qssim.Config{Roles: []string{testRole}})
 	dir, _ := newDirectory(sim, qssim.DefaultRegion, false)
-	rec := &auditEvents{}
+	rec := &audit.Memory{}
 	dir.RecordTo(rec)
 	m, err := NewIAMMapper(testRole, stsClient(sim), dir, true, time.Hour)
 	if err != nil {
@@ -48,7 +26,7 @@ func TestIAMRoleAssumedAndRegistrationAudited(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	got := map[string][]audit.Event{}
-	for _, e := range rec.take() {
+	for _, e := range rec.Take() {
 		got[e.Event] = append(got[e.Event], e)
 	}
 	if len(got) != 2 || len(got[audit.RoleAssumed]) != 1 || len(got[audit.UserRegistered]) != 1 {
@@ -65,7 +43,7 @@ func TestIAMRoleAssumedAndRegistrationAudited(t *testing.T) {
 	if _, err := m.Identity(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	if l := rec.take(); len(l) != 0 {
+	if l := rec.Take(); len(l) != 0 {
 		t.Errorf("a warm view recorded %+v", l)
 	}
 }
