@@ -315,20 +315,19 @@ func TestTracingOfASignInAndViews(t *testing.T) {
 	t.Logf("%d spans, %d exported texts checked against %d secrets", len(spans), checked, len(never))
 }
 
-// The demo (`qsgate demo --mapping iam`) traced: alice signs in and opens
-// the console; her view's trace holds the mapping with STS's AssumeRole
-// under it and the embed call. -v prints the trace as docs/tracing.md
-// shows it.
-func TestDemoTrace(t *testing.T) {
+// tracedDemoView runs the demo in mapping mode, traced to a receiver on
+// loopback, signs alice in to /embed/start, and returns every span
+// received, her view's trace, the demo's URL and her browser.
+func tracedDemoView(t *testing.T, mapping string) (spans, view []otlprecv.Span, base string, br *browser) {
+	t.Helper()
 	recv, err := otlprecv.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(recv.Close)
 	traceTo(t, recv)
-	t.Setenv("OTEL_SERVICE_NAME", "qsgate-demo")
-	base, _ := startDemoCommand(t, "--mapping", "iam")
-	br := newBrowser(t)
+	base, _ = startDemoCommand(t, "--mapping", mapping)
+	br = newBrowser(t)
 	if p := demoSignIn(t, br, base, "/embed/start", "alice"); p.status != 200 {
 		t.Fatalf("alice's view: %v", p)
 	}
@@ -340,12 +339,21 @@ func TestDemoTrace(t *testing.T) {
 	if !ok {
 		t.Fatalf("no view span; got:\n%s", otlprecv.Render(spans))
 	}
-	var view []otlprecv.Span
 	for _, s := range spans {
 		if s.Name == "GET /embed/start" {
 			view = otlprecv.Trace(spans, s.TraceID)
 		}
 	}
+	return spans, view, base, br
+}
+
+// The demo (`qsgate demo --mapping iam`) traced: alice signs in and opens
+// the console; her view's trace holds the mapping with STS's AssumeRole
+// under it and the embed call. -v prints the trace as docs/tracing.md
+// shows it.
+func TestDemoTrace(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "qsgate-demo")
+	spans, view, _, _ := tracedDemoView(t, "iam")
 	root := span(t, view, "GET /embed/start", "")
 	mapping := span(t, view, "qsgate.map_user", root.SpanID)
 	wantAttr(t, mapping, "qsgate.cache", "miss")
@@ -385,31 +393,7 @@ func TestBadTracingSettingsRefused(t *testing.T) {
 // AWS (CreateTokenWithIAM) and gets tokens back: the spans of those calls
 // hold neither.
 func TestIdentityCenterTraceHoldsNoToken(t *testing.T) {
-	recv, err := otlprecv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(recv.Close)
-	traceTo(t, recv)
-	base, _ := startDemoCommand(t, "--mapping", "identity-center")
-	br := newBrowser(t)
-	if p := demoSignIn(t, br, base, "/embed/start", "alice"); p.status != 200 {
-		t.Fatalf("alice's view: %v", p)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	spans, ok := recv.Wait(ctx, func(spans []otlprecv.Span) bool {
-		return slices.ContainsFunc(spans, func(s otlprecv.Span) bool { return s.Name == "GET /embed/start" })
-	})
-	if !ok {
-		t.Fatalf("no view span; got:\n%s", otlprecv.Render(spans))
-	}
-	var view []otlprecv.Span
-	for _, s := range spans {
-		if s.Name == "GET /embed/start" {
-			view = otlprecv.Trace(spans, s.TraceID)
-		}
-	}
+	spans, view, base, br := tracedDemoView(t, "identity-center")
 	mapping := span(t, view, "qsgate.map_user", "")
 	span(t, view, "SSO OIDC.CreateTokenWithIAM", mapping.SpanID)
 	u, _ := url.Parse(base)
