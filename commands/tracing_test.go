@@ -333,14 +333,17 @@ func tracedDemoView(t *testing.T, mapping string) (spans, view []otlprecv.Span, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	spans, ok := recv.Wait(ctx, func(spans []otlprecv.Span) bool {
-		return slices.ContainsFunc(spans, func(s otlprecv.Span) bool { return s.Name == "GET /embed/start" })
-	})
+	// The view that opened the console, not the first one, which sent
+	// alice to sign in: their spans may come in separate batches.
+	isView := func(s otlprecv.Span) bool {
+		return s.Name == "GET /embed/start" && s.Attrs["http.response.status_code"] == "200"
+	}
+	spans, ok := recv.Wait(ctx, func(spans []otlprecv.Span) bool { return slices.ContainsFunc(spans, isView) })
 	if !ok {
 		t.Fatalf("no view span; got:\n%s", otlprecv.Render(spans))
 	}
 	for _, s := range spans {
-		if s.Name == "GET /embed/start" {
+		if isView(s) {
 			view = otlprecv.Trace(spans, s.TraceID)
 		}
 	}
