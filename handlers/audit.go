@@ -76,12 +76,12 @@ func recordRefusal(c echo.Context, d Deps, u auth.User, entryPoint string, err e
 
 // recordEmbed writes embed_issued: who, as which QuickSight user, which
 // experience and entry point, and QuickSight's request id; never the URL.
-func recordEmbed(c echo.Context, d Deps, u auth.User, id quicksight.Identity, t quicksight.Target, emb quicksight.Embed) {
+func recordEmbed(c echo.Context, d Deps, u auth.User, p quicksight.Person, id quicksight.Identity, t quicksight.Target, emb quicksight.Embed) {
 	if d.Audit == nil {
 		return
 	}
 	e := audit.Event{Event: audit.EmbedIssued,
-		Subject: u.Subject, Email: u.Email, UserARN: id.UserARN, Namespace: person(d, u).Namespace, Role: id.Role,
+		Subject: u.Subject, Email: u.Email, UserARN: id.UserARN, Namespace: p.Namespace, Role: id.Role,
 		Experience: emb.Experience, EntryPoint: t.EntryPoint, AWSRequestID: emb.RequestID}
 	if id.WithIdentity {
 		// The Identity Center user: QuickSight knows who, the gateway

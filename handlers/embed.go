@@ -210,21 +210,10 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 	}
 	start := time.Now()
 	mctx, mapped := telemetry.Mapping(ctx)
-	id, err := mapUser(mctx, d, c.Request(), person(d, u))
+	p := person(d, u)
+	id, err := mapUser(mctx, d, c.Request(), p)
 	if errors.Is(err, quicksight.ErrSignInAgain) {
-		// The provider's token the mapper sends on has expired: renew the
-		// session at the provider, once, and map again.
-		if r, ok := d.Auth.(renewer); ok {
-			renewed, rerr := r.Renew(c.Response(), c.Request())
-			switch {
-			case rerr == nil && renewed.IDToken != u.IDToken:
-				u = renewed
-				c.Set("user", u)
-				id, err = mapUser(mctx, d, c.Request(), person(d, u))
-			case rerr != nil && !errors.Is(rerr, auth.ErrCannotRenew):
-				err = rerr // the session ended, or the policy refused the renewed user: that page
-			}
-		}
+		u, p, id, err = mapRenewed(mctx, c, d, u, p, err)
 	}
 	mapped(err)
 	if err != nil {
@@ -237,7 +226,7 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		// A user the mapper found or registered is gone (deleted, or
 		// re-emailed in QuickSight): look again next time.
 		if f, ok := d.Mapper.(forgetter); ok && errors.Is(err, quicksight.ErrUserNotFound) {
-			f.Forget(person(d, u))
+			f.Forget(p)
 		}
 		return emb, "", "", err
 	}
@@ -262,8 +251,31 @@ func issueFor(c echo.Context, d Deps, t quicksight.Target) (emb quicksight.Embed
 		slog.String("sub", u.Subject), slog.String("email", u.Email), slog.String("user_arn", id.UserARN),
 		slog.String("entry_point", t.EntryPoint), slog.String("experience", emb.Experience), slog.Bool("dashboard_experience", emb.Dashboard),
 		slog.String("aws_request_id", emb.RequestID), slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
-	recordEmbed(c, d, u, id, t, emb)
+	recordEmbed(c, d, u, p, id, t, emb)
 	return emb, origin, id.UserARN, nil
+}
+
+// mapRenewed is the view's mapping after the mapper said the provider's
+// token it sends on has expired (err, ErrSignInAgain): the session is
+// renewed at the provider, once, and the renewed user mapped. Without a
+// renewal it is err; a renewal the provider or the policy refuses is that
+// refusal, for its page.
+func mapRenewed(ctx context.Context, c echo.Context, d Deps, u auth.User, p quicksight.Person, err error) (auth.User, quicksight.Person, quicksight.Identity, error) {
+	r, ok := d.Auth.(renewer)
+	if !ok {
+		return u, p, quicksight.Identity{}, err
+	}
+	renewed, rerr := r.Renew(c.Response(), c.Request())
+	switch {
+	case rerr == nil && renewed.IDToken != u.IDToken:
+		c.Set("user", renewed)
+		p = person(d, renewed)
+		id, err := mapUser(ctx, d, c.Request(), p)
+		return renewed, p, id, err
+	case rerr != nil && !errors.Is(rerr, auth.ErrCannotRenew):
+		return u, p, quicksight.Identity{}, rerr
+	}
+	return u, p, quicksight.Identity{}, err
 }
 
 // embed is GET /embed/{entry point}[?p.NAME=VALUE...]: a fresh embed URL
