@@ -98,11 +98,6 @@ func Run(ctx context.Context, version string, args []string, getenv func(string)
 		if err != nil {
 			return err
 		}
-		if used != "" {
-			if err := config.ExportTracing(used, lookup); err != nil {
-				return err
-			}
-		}
 		in.getenv, in.envFile = env, used
 	}
 	return runCmd(ctx, in)

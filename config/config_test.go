@@ -442,18 +442,17 @@ func TestTemplateModeRefusesEditableClaims(t *testing.T) {
 	}
 }
 
-// TestExportTracing: the env file's OTEL_* variables reach the process
+// TestEnvFileExportsTracing: the env file's OTEL_* variables reach the process
 // environment, where the OpenTelemetry SDK reads them, unless the process
 // has its own; no other variable is exported.
-func TestExportTracing(t *testing.T) {
+func TestEnvFileExportsTracing(t *testing.T) {
 	t.Setenv("OTEL_SERVICE_NAME", "")
 	t.Setenv("OTEL_TRACES_SAMPLER", "")
 	t.Setenv("QSGATE_PORTAL_TITLE", "")
 	path := filepath.Join(t.TempDir(), "qsgate.env")
 	os.WriteFile(path, []byte("OTEL_SERVICE_NAME=portal-eu\nOTEL_TRACES_SAMPLER=always_on\nQSGATE_PORTAL_TITLE=Reports\n"), 0o600)
 	process := map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio"}
-	err := ExportTracing(path, func(k string) (string, bool) { v, ok := process[k]; return v, ok })
-	if err != nil {
+	if _, _, err := WithEnvFile(path, func(k string) (string, bool) { v, ok := process[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"OTEL_SERVICE_NAME": "portal-eu", "OTEL_TRACES_SAMPLER": "", "QSGATE_PORTAL_TITLE": ""} {

@@ -13,28 +13,12 @@ import (
 // DefaultEnvFile is read when --env-file is not given and the file exists.
 const DefaultEnvFile = ".env"
 
-// ExportTracing copies the env file's OTEL_* variables that lookup does not
-// have into the process environment, where the OpenTelemetry SDK reads
-// them: the process's own values win, as with every other variable.
-func ExportTracing(path string, lookup func(string) (string, bool)) error {
-	file, err := godotenv.Read(path)
-	if err != nil {
-		return fmt.Errorf("env file %s: %w", path, err)
-	}
-	for name, value := range file {
-		if _, set := lookup(name); strings.HasPrefix(name, "OTEL_") && !set {
-			if err := os.Setenv(name, value); err != nil {
-				return fmt.Errorf("env file %s: %s: %w", path, name, err)
-			}
-		}
-	}
-	return nil
-}
-
 // WithEnvFile returns a getenv that reads the real environment first and the
 // env file second, so a variable set in the environment wins, and the file
 // it read ("" for none). path "" means DefaultEnvFile when it exists; an
-// explicit path must exist.
+// explicit path must exist. The file's OTEL_* variables that lookup does
+// not have are also copied into the process environment, where the
+// OpenTelemetry SDK reads them (the process's own win there too).
 func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) string, string, error) {
 	explicit := path != ""
 	if !explicit {
@@ -47,6 +31,13 @@ func WithEnvFile(path string, lookup func(string) (string, bool)) (func(string) 
 		file, path = nil, ""
 	default:
 		return nil, "", fmt.Errorf("env file %s: %w", path, err)
+	}
+	for name, value := range file {
+		if _, set := lookup(name); strings.HasPrefix(name, "OTEL_") && !set {
+			if err := os.Setenv(name, value); err != nil {
+				return nil, "", fmt.Errorf("env file %s: %s: %w", path, name, err)
+			}
+		}
 	}
 	return func(name string) string {
 		if v, ok := lookup(name); ok {
