@@ -56,37 +56,38 @@ func Open(target string, stdout io.Writer, log *slog.Logger) (*Logger, error) {
 	case target == Stdout:
 		w = stdout
 	case filepath.IsAbs(target):
-		f, err := openFile(target)
+		f, fi, err := openFile(target)
 		if err != nil {
 			return nil, err
 		}
 		w, closer = f, f
+		if fi.Mode().Perm()&0o077 != 0 && log != nil {
+			log.Warn("the audit log file is open to other users than its owner; qsgate creates it 0600",
+				"file", target, "mode", fi.Mode().Perm().String())
+		}
 	default:
 		return nil, fmt.Errorf("want %s, %s or an absolute file path, got %q", Stdout, Off, target)
 	}
 	l := New(w, closer, log)
 	if closer != nil {
 		l.path = target
-		if fi, err := os.Stat(target); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			l.log.Warn("the audit log file is open to other users than its owner; qsgate creates it 0600",
-				"file", target, "mode", fi.Mode().Perm().String())
-		}
 	}
 	return l, nil
 }
 
 // openFile opens path for appending, creating it with mode 0600; it must be
 // a regular file.
-func openFile(path string) (*os.File, error) {
+func openFile(path string) (*os.File, os.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // Path is the file the Logger writes to, "" for stdout.
@@ -106,7 +107,7 @@ func (l *Logger) Reopen() error {
 	if l == nil || l.path == "" {
 		return nil
 	}
-	f, err := openFile(l.path)
+	f, _, err := openFile(l.path)
 	if err != nil {
 		return err
 	}
